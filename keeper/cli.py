@@ -1,0 +1,24 @@
+"""`hv`: the command-line entry point.
+
+Each command group lives in its own module and registers here; this file only wires them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from keeper import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hv")
+def cli() -> None:
+    """Hedging vault: deploy a local market, run the keeper, backtest hedge policies."""
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()
