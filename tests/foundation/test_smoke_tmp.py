@@ -1,0 +1,3 @@
+def test_chain(accounts, chain):
+    assert chain.id == 31337
+    assert accounts[0].balance() > 0
