@@ -8,12 +8,17 @@ from __future__ import annotations
 import click
 
 from keeper import __version__
+from keeper.cli_local import demo, deploy, market
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hv")
 def cli() -> None:
     """Hedging vault: deploy a local market, run the keeper, backtest hedge policies."""
+
+
+for command in (demo, deploy, market):
+    cli.add_command(command)
 
 
 def main() -> None:

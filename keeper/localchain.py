@@ -22,8 +22,9 @@ from typing import Sequence
 LOOPBACK = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Anvil's and Ganache's well-known development keys (mnemonic "test test ... junk" and
-# "brownie"): public knowledge, usable only on local chains.
+# Anvil's default development mnemonic, also given to Ganache so both chains share these keys:
+# public knowledge, usable only on local chains.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
 ANVIL_KEYS = (
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
     "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
@@ -110,7 +111,7 @@ class LocalNode:
         elif self.kind == "ganache":
             cmd = [
                 find_executable("ganache"), "--server.host", LOOPBACK, "--server.port", str(self.port),
-                "--chain.hardfork", "shanghai", "--wallet.mnemonic", "brownie",
+                "--chain.hardfork", "shanghai", "--wallet.mnemonic", DEV_MNEMONIC,
                 "--wallet.totalAccounts", "10", "--logging.quiet",
             ]
             if self.chain_id is not None:

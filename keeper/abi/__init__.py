@@ -1,0 +1,12 @@
+"""ABIs exported from the contract build (scripts/toolchain/export_abi.py)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+
+@cache
+def load_abi(name: str) -> list:
+    return json.loads(resources.files(__package__).joinpath(f"{name}.json").read_text())
