@@ -62,7 +62,7 @@ def demo(rpc_url: str | None, port: int | None, keep_running: bool) -> None:
         console.print(f"Anvil running at {rpc_url}")
     try:
         t0 = time.monotonic()
-        d = deployer.deploy(rpc_url, "demo", os.environ.get("HV_DEPLOYER_KEY", ANVIL_KEYS[0]))
+        d = deployer.deploy(rpc_url, "demo", os.environ.get("HV_DEPLOYER_KEY", ANVIL_KEYS[0])).deployment
         console.print(f"Deployed in {time.monotonic() - t0:.1f}s -> {d.path}")
         print_deployment(d, Web3(Web3.HTTPProvider(rpc_url)))
         if node and keep_running:
@@ -85,7 +85,7 @@ def deploy(rpc_url: str, name: str) -> None:
     key = os.environ.get("HV_DEPLOYER_KEY")
     if not key:
         raise click.ClickException("HV_DEPLOYER_KEY is not set: export the deployer's private key first")
-    d = deployer.deploy(rpc_url, name, key, quiet=False)
+    d = deployer.deploy(rpc_url, name, key, quiet=False).deployment
     console.print(f"wrote {d.path}")
 
 

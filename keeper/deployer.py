@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from keeper.deployments import Deployment, load, resolve_path
@@ -26,8 +27,24 @@ def brownie_executable() -> str:
     return found
 
 
-def deploy(rpc_url: str, name: str, deployer_key: str, quiet: bool = True, extra_env: dict[str, str] | None = None) -> Deployment:
-    """Deploy (or reuse) the stack on `rpc_url` and return the record it wrote."""
+@dataclass(frozen=True)
+class DeployResult:
+    deployment: Deployment
+    report: list[str]
+
+    @property
+    def reused(self) -> list[str]:
+        return [line.split()[1] for line in self.report if line.strip().startswith("reused ")]
+
+    @property
+    def deployed(self) -> list[str]:
+        return [line.split()[1] for line in self.report if line.strip().startswith("deployed ")]
+
+
+def deploy(
+    rpc_url: str, name: str, deployer_key: str, quiet: bool = True, extra_env: dict[str, str] | None = None
+) -> DeployResult:
+    """Deploy (or reuse) the stack on `rpc_url`; return the record it wrote and its summary."""
     check_rpc(rpc_url)
     path = resolve_path(name)
     env = dict(os.environ)
@@ -46,7 +63,7 @@ def deploy(rpc_url: str, name: str, deployer_key: str, quiet: bool = True, extra
         raise ChainError(f"deploy script failed: {tail[0]}")
     if not quiet:
         print("\n".join(report))
-    return load(path)
+    return DeployResult(load(path), report)
 
 
 def _report_lines(stdout: str) -> list[str]:
