@@ -6,25 +6,26 @@ The keeper itself only reads the record it writes.
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from keeper.deployments import Deployment, load, resolve_path
 from keeper.localchain import REPO_ROOT, ChainError, check_rpc
 
 
-def brownie_executable() -> str:
-    local = Path(sys.prefix) / "bin" / "brownie"
-    found = str(local) if local.exists() else shutil.which("brownie")
-    if not found:
+RUNNER = REPO_ROOT / "scripts" / "toolchain" / "brownie_run.py"
+
+
+def brownie_command(target: str, network: str) -> list[str]:
+    """The command that runs `target` (module:function) under brownie on `network`."""
+    if importlib.util.find_spec("brownie") is None:
         raise ChainError("deploying needs brownie (the dev extra): run `./dev setup`, or pip install -e '.[dev]'")
-    if not (REPO_ROOT / "brownie-config.yaml").exists():
-        raise ChainError(f"deploying needs the repository checkout (no brownie-config.yaml in {REPO_ROOT})")
-    return found
+    if not RUNNER.exists():
+        raise ChainError(f"deploying needs the repository checkout ({RUNNER} is missing)")
+    return [sys.executable, str(RUNNER), target, "--network", network]
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def deploy(
         HV_DEPLOYMENTS=str(path.resolve()),
     )
     env.update(extra_env or {})
-    cmd = [brownie_executable(), "run", "scripts/deploy.py", "--network", "hv-rpc"]
+    cmd = brownie_command("scripts.deploy:main", "hv-rpc")
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     report = _report_lines(proc.stdout)
     if proc.returncode != 0:
