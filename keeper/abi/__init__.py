@@ -10,3 +10,7 @@ from importlib import resources
 @cache
 def load_abi(name: str) -> list:
     return json.loads(resources.files(__package__).joinpath(f"{name}.json").read_text())
+
+
+def available_abis() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files(__package__).iterdir() if p.name.endswith(".json"))

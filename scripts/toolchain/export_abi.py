@@ -20,6 +20,7 @@ SOURCES = {
     "AggregatorV3": ROOT / "build/contracts/MockV3Aggregator.json",
     "UniswapV2Pair": ROOT / "node_modules/@uniswap/v2-core/build/UniswapV2Pair.json",
     "UniswapV2Router02": ROOT / "node_modules/@uniswap/v2-periphery/build/UniswapV2Router02.json",
+    "TestStablecoin": ROOT / "build/contracts/TestStablecoin.json",
 }
 
 

@@ -1,0 +1,430 @@
+"""The keeper's only door to the chain: RPC failover, fees, simulation, signing, sending.
+
+- `RpcClient`: several URLs with per-call timeouts; a failing URL is skipped for a cool-down and
+  the failure is reported (metrics), never hidden. Contract reverts are not RPC failures.
+- `suggest_fees`: EIP-1559 fees from `eth_feeHistory` percentiles, refused above the cap.
+- `Signer`: a key from an encrypted keystore or an environment variable; never printed.
+- `TxSender`: simulate (`eth_call` + gas estimate) -> sign -> journal -> broadcast -> wait for
+  the receipt, replacing a stuck transaction on the same nonce with fees bumped >= 12.5% up to
+  the cap, and accepting it only at the configured confirmation depth (reorg-safe).
+- `reconcile`: on start, settle every journalled open transaction against the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound
+
+from keeper.errors import decode_revert
+from keeper.journal import Journal, TxRecord
+
+log = logging.getLogger("keeper.chain")
+T = TypeVar("T")
+
+GWEI = 10**9
+MIN_BUMP_NUMERATOR, MIN_BUMP_DENOMINATOR = 1125, 1000  # +12.5%: geth's replacement rule
+
+
+class ChainUnavailable(RuntimeError):
+    """No configured RPC URL answered."""
+
+
+class SimulationFailed(RuntimeError):
+    """The transaction would revert; `reason` is the decoded custom error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"simulation reverted: {reason}")
+        self.reason = reason
+
+
+class FeeCapExceeded(RuntimeError):
+    """The network asks for more than the configured maximum fee."""
+
+
+class InsufficientGasFunds(RuntimeError):
+    """The keeper's account cannot pay for the gas the transaction may use."""
+
+
+class WrongChain(RuntimeError):
+    """An RPC URL serves a different chain than the deployment."""
+
+
+# ---------------------------------------------------------------------------- RPC
+
+# Exceptions that are the node's answer, not its failure: re-raised, no failover.
+ANSWERS = (ContractLogicError, TransactionNotFound, BlockNotFound, SimulationFailed)
+
+
+@dataclass
+class RpcClient:
+    urls: Sequence[str]
+    timeout_seconds: float = 10.0
+    cooldown_seconds: float = 30.0
+    expected_chain_id: int | None = None
+    on_error: Callable[[str, Exception], None] = lambda url, exc: None
+    _w3: list[Web3] = field(default_factory=list, init=False, repr=False)
+    _down_until: dict[int, float] = field(default_factory=dict, init=False, repr=False)
+    _chain_checked: set[int] = field(default_factory=set, init=False, repr=False)
+    _active: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if not self.urls:
+            raise ValueError("RpcClient needs at least one URL")
+        self._w3 = [Web3(Web3.HTTPProvider(u, request_kwargs={"timeout": self.timeout_seconds})) for u in self.urls]
+
+    @property
+    def active_url(self) -> str:
+        return self.urls[self._active]
+
+    def call(self, fn: Callable[[Web3], T]) -> T:
+        """Run `fn` against the first healthy URL, failing over on transport or node errors.
+
+        A contract revert (ContractLogicError) is an answer, not a failure, and is re-raised.
+        """
+        now = time.monotonic()
+        order = [i for i in range(len(self._w3)) if self._down_until.get(i, 0) <= now]
+        order += [i for i in range(len(self._w3)) if i not in order]  # all cooling: try anyway
+        last: Exception | None = None
+        for i in order:
+            try:
+                w3 = self._w3[i]
+                if self.expected_chain_id is not None and i not in self._chain_checked:
+                    chain_id = w3.eth.chain_id
+                    if chain_id != self.expected_chain_id:
+                        raise WrongChain(f"{self.urls[i]} serves chain {chain_id}, expected {self.expected_chain_id}")
+                    self._chain_checked.add(i)
+                result = fn(w3)
+                self._active = i
+                self._down_until.pop(i, None)
+                return result
+            except ANSWERS:
+                raise
+            except Exception as exc:  # transport errors, garbage replies, node errors
+                last = exc
+                self._down_until[i] = time.monotonic() + self.cooldown_seconds
+                self.on_error(self.urls[i], exc)
+                log.warning("rpc error", extra={"url": self.urls[i], "error": _short(exc)})
+        raise ChainUnavailable(f"no RPC URL answered ({len(self.urls)} tried): {_short(last)}")
+
+
+def _short(exc: Exception | None) -> str:
+    text = f"{type(exc).__name__}: {exc}" if exc else "no error"
+    return text if len(text) < 200 else text[:197] + "..."
+
+
+# ---------------------------------------------------------------------------- fees
+
+
+@dataclass(frozen=True)
+class Fees:
+    max_fee: int
+    priority_fee: int
+
+    def bumped(self, cap: int) -> "Fees":
+        """Both fields up by at least 12.5% (and 1 wei); raises FeeCapExceeded past the cap."""
+        priority = max(math.ceil(self.priority_fee * MIN_BUMP_NUMERATOR / MIN_BUMP_DENOMINATOR), self.priority_fee + 1)
+        max_fee = max(math.ceil(self.max_fee * MIN_BUMP_NUMERATOR / MIN_BUMP_DENOMINATOR), self.max_fee + 1)
+        if max_fee > cap:
+            raise FeeCapExceeded(f"replacement needs max fee {max_fee / GWEI:.3f} gwei, above the cap {cap / GWEI:.3f} gwei")
+        return Fees(max_fee=max_fee, priority_fee=min(priority, max_fee))
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    max_fee_cap: int = 200 * GWEI
+    priority_percentile: float = 50.0
+    history_blocks: int = 20
+    min_priority_fee: int = 10**8  # 0.1 gwei: local chains report zero rewards
+    base_fee_multiplier: float = 2.0  # headroom for base-fee growth while pending
+
+
+def suggest_fees(w3: Web3, policy: FeePolicy) -> Fees:
+    history = w3.eth.fee_history(policy.history_blocks, "latest", [policy.priority_percentile])
+    next_base = int(history["baseFeePerGas"][-1])  # the last entry is the next block's base fee
+    rewards = sorted(int(r[0]) for r in history.get("reward", []) if r)
+    priority = max(rewards[len(rewards) // 2] if rewards else 0, policy.min_priority_fee)
+    max_fee = int(next_base * policy.base_fee_multiplier) + priority
+    if next_base + priority > policy.max_fee_cap:
+        raise FeeCapExceeded(
+            f"base fee {next_base / GWEI:.3f} gwei + tip {priority / GWEI:.3f} gwei exceeds the cap {policy.max_fee_cap / GWEI:.3f} gwei"
+        )
+    return Fees(max_fee=min(max_fee, policy.max_fee_cap), priority_fee=priority)
+
+
+# ---------------------------------------------------------------------------- signing
+
+
+class Signer:
+    """Holds the keeper's key in memory only; repr and str never include it."""
+
+    def __init__(self, account: LocalAccount) -> None:
+        self._account = account
+        self.address = account.address
+
+    @classmethod
+    def from_env(cls, variable: str) -> "Signer":
+        key = os.environ.get(variable)
+        if not key:
+            raise ValueError(f"environment variable {variable} (the keeper's private key) is not set")
+        try:
+            return cls(Account.from_key(key))
+        except Exception:
+            raise ValueError(f"environment variable {variable} does not hold a valid private key") from None
+
+    @classmethod
+    def from_keystore(cls, path: str | Path, password_variable: str) -> "Signer":
+        password = os.environ.get(password_variable)
+        if password is None:
+            raise ValueError(f"environment variable {password_variable} (the keystore password) is not set")
+        try:
+            keyfile = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"keystore {path} cannot be read: {exc}") from None
+        try:
+            return cls(Account.from_key(Account.decrypt(keyfile, password)))
+        except ValueError:
+            raise ValueError(f"keystore {path}: wrong password or corrupt file") from None
+
+    def sign(self, tx: dict[str, Any]) -> Any:
+        return self._account.sign_transaction(tx)
+
+    def __repr__(self) -> str:
+        return f"Signer({self.address})"
+
+
+# ---------------------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    fees: FeePolicy = FeePolicy()
+    gas_multiplier: float = 1.25
+    confirmations: int = 1
+    poll_seconds: float = 0.5
+    bump_after_seconds: float = 30.0
+    receipt_timeout_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class SendResult:
+    tx_hash: str
+    status: str  # confirmed | failed | pending
+    block: int | None
+    gas_used: int | None
+    effective_gas_price: int | None
+    replacements: int
+    seconds_to_inclusion: float | None
+
+
+class TxSender:
+    """One sender, one lock: web3.py has no nonce manager, so this is it (journal-backed)."""
+
+    def __init__(self, rpc: RpcClient, signer: Signer, journal: Journal, policy: SendPolicy) -> None:
+        self.rpc = rpc
+        self.signer = signer
+        self.journal = journal
+        self.policy = policy
+        self._lock = threading.Lock()
+        self.stop_requested = threading.Event()
+
+    # -- pieces
+
+    def simulate(self, to: str, data: bytes | str) -> int:
+        """eth_call then estimate gas; returns the gas limit to use. Raises SimulationFailed."""
+        call = {"from": self.signer.address, "to": Web3.to_checksum_address(to), "data": data}
+        try:
+            self.rpc.call(lambda w3: w3.eth.call(call, "latest"))
+            estimate = self.rpc.call(lambda w3: w3.eth.estimate_gas(call, "latest"))
+        except ContractLogicError as exc:
+            raise SimulationFailed(decode_revert(exc.data if isinstance(exc.data, str) else None)) from None
+        return math.ceil(estimate * self.policy.gas_multiplier)
+
+    def next_nonce(self) -> int:
+        chain_pending = self.rpc.call(lambda w3: w3.eth.get_transaction_count(self.signer.address, "pending"))
+        open_nonces = [t.nonce for t in self.journal.open_txs(self.signer.address)]
+        return max([chain_pending] + [n + 1 for n in open_nonces])
+
+    def _sign_and_journal(self, *, to: str, data: Any, gas: int, nonce: int, fees: Fees, vault: str,
+                          tick_id: int | None, hedge_nonce: int | None, chain_id: int, note: str | None) -> TxRecord:
+        tx = {
+            "type": 2, "chainId": chain_id, "nonce": nonce, "to": Web3.to_checksum_address(to), "data": data,
+            "value": 0, "gas": gas, "maxFeePerGas": fees.max_fee, "maxPriorityFeePerGas": fees.priority_fee,
+        }
+        signed = self.signer.sign(tx)
+        tx_hash = "0x" + signed.hash.hex().removeprefix("0x")
+        raw = "0x" + signed.raw_transaction.hex().removeprefix("0x")
+        # Journalled before broadcast: a crash after this line leaves a record to reconcile.
+        self.journal.record_signed(
+            tick_id=tick_id, vault=vault, sender=self.signer.address, nonce=nonce, tx_hash=tx_hash, raw=raw,
+            max_fee=fees.max_fee, priority_fee=fees.priority_fee, hedge_nonce=hedge_nonce, note=note,
+        )
+        return self.journal.txs_with_nonce(self.signer.address, nonce)[-1]
+
+    def broadcast(self, record: TxRecord) -> None:
+        try:
+            self.rpc.call(lambda w3: w3.eth.send_raw_transaction(record.raw))
+        except ChainUnavailable:
+            raise
+        self.journal.set_status(record.hash, "sent")
+
+    # -- the whole path
+
+    def send(self, *, to: str, data: Any, vault: str, tick_id: int | None = None, hedge_nonce: int | None = None,
+             fees: Fees | None = None, wait: bool = True, note: str | None = None) -> SendResult:
+        with self._lock:
+            gas = self.simulate(to, data)
+            fees = fees or self.rpc.call(lambda w3: suggest_fees(w3, self.policy.fees))
+            balance = self.rpc.call(lambda w3: w3.eth.get_balance(self.signer.address))
+            if balance < gas * fees.max_fee:
+                raise InsufficientGasFunds(
+                    f"{self.signer.address} holds {balance / 1e18:.6f} ETH, needs {gas * fees.max_fee / 1e18:.6f} for gas"
+                )
+            chain_id = self.rpc.call(lambda w3: w3.eth.chain_id)
+            nonce = self.next_nonce()
+            record = self._sign_and_journal(to=to, data=data, gas=gas, nonce=nonce, fees=fees, vault=vault,
+                                            tick_id=tick_id, hedge_nonce=hedge_nonce, chain_id=chain_id, note=note)
+            sent_at = time.monotonic()
+            self.broadcast(record)
+            if not wait:
+                return SendResult(record.hash, "pending", None, None, None, 0, None)
+            return self._await(record, to=to, data=data, gas=gas, fees=fees, chain_id=chain_id, sent_at=sent_at)
+
+    def _await(self, record: TxRecord, *, to: str, data: Any, gas: int, fees: Fees, chain_id: int,
+               sent_at: float) -> SendResult:
+        """Wait for any of this nonce's transactions; bump fees when stuck; confirm at depth."""
+        deadline = sent_at + self.policy.receipt_timeout_seconds
+        next_bump = sent_at + self.policy.bump_after_seconds
+        hashes = [record.hash]
+        while time.monotonic() < deadline:
+            for h in reversed(hashes):
+                receipt = self._receipt(h)
+                if receipt is not None:
+                    for other in hashes:
+                        if other != h:
+                            self.journal.set_status(other, "replaced")
+                    return self._confirm(h, receipt, len(hashes) - 1, time.monotonic() - sent_at)
+            if self.stop_requested.is_set():
+                break  # shutting down: the journal holds the pending record for the next start
+            if time.monotonic() >= next_bump:
+                try:
+                    fees = fees.bumped(self.policy.fees.max_fee_cap)
+                except FeeCapExceeded as exc:
+                    log.warning("fee cap reached, waiting", extra={"error": str(exc)})
+                    next_bump = deadline
+                    continue
+                replacement = self._sign_and_journal(
+                    to=to, data=data, gas=gas, nonce=record.nonce, fees=fees, vault=record.vault,
+                    tick_id=record.tick_id, hedge_nonce=record.hedge_nonce, chain_id=chain_id, note="fee bump",
+                )
+                try:
+                    self.broadcast(replacement)
+                    hashes.append(replacement.hash)
+                except Exception as exc:
+                    # e.g. "nonce too low": the original was just mined; the loop will see it.
+                    self.journal.set_status(replacement.hash, "dropped", note=_short(exc))
+                next_bump = time.monotonic() + self.policy.bump_after_seconds
+            time.sleep(self.policy.poll_seconds)
+        return SendResult(hashes[-1], "pending", None, None, None, len(hashes) - 1, None)
+
+    def _receipt(self, tx_hash: str) -> Any:
+        try:
+            return self.rpc.call(lambda w3: w3.eth.get_transaction_receipt(tx_hash))
+        except ChainUnavailable:
+            return None
+        except TransactionNotFound:
+            return None
+
+    def _confirm(self, tx_hash: str, receipt: Any, replacements: int, waited: float) -> SendResult:
+        status = "confirmed" if receipt["status"] == 1 else "failed"
+        block = int(receipt["blockNumber"])
+        self.journal.set_status(tx_hash, "mined", block=block)
+        target = block + self.policy.confirmations - 1
+        while self.rpc.call(lambda w3: w3.eth.block_number) < target:
+            if self.stop_requested.is_set():
+                return SendResult(tx_hash, "pending", block, None, None, replacements, waited)
+            time.sleep(self.policy.poll_seconds)
+        again = self._receipt(tx_hash)
+        if again is None or again["blockHash"] != receipt["blockHash"]:
+            # Reorged out (or moved): not final; reconcile will rebroadcast or see the new block.
+            self.journal.set_status(tx_hash, "sent", note="reorged out before confirmation")
+            return SendResult(tx_hash, "pending", None, None, None, replacements, waited)
+        self.journal.set_status(tx_hash, status, block=block, gas_used=int(receipt["gasUsed"]),
+                                effective_gas_price=int(receipt.get("effectiveGasPrice", 0)))
+        return SendResult(tx_hash, status, block, int(receipt["gasUsed"]), int(receipt.get("effectiveGasPrice", 0)),
+                          replacements, waited)
+
+
+# ---------------------------------------------------------------------------- reconciliation
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    confirmed: int = 0
+    failed: int = 0
+    dropped: int = 0
+    rebroadcast: int = 0
+    still_pending: int = 0
+
+
+def reconcile(rpc: RpcClient, journal: Journal, sender: str, confirmations: int = 1) -> ReconcileReport:
+    """Settle every open journal entry against the chain before the keeper does anything new.
+
+    Per nonce: a mined transaction wins and its siblings are `replaced`; if none is mined and the
+    account's nonce has moved past it, something else used it (`dropped`); otherwise the
+    highest-fee version is rebroadcast (a no-op if the node still has it).
+    """
+    counts = dict(confirmed=0, failed=0, dropped=0, rebroadcast=0, still_pending=0)
+    by_nonce: dict[int, list[TxRecord]] = {}
+    for tx in journal.open_txs(sender):
+        if tx.nonce not in by_nonce:
+            by_nonce[tx.nonce] = journal.txs_with_nonce(sender, tx.nonce)
+    latest_nonce = rpc.call(lambda w3: w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "latest"))
+    head = rpc.call(lambda w3: w3.eth.block_number)
+    for nonce, txs in sorted(by_nonce.items()):
+        mined = None
+        for tx in txs:
+            try:
+                receipt = rpc.call(lambda w3, h=tx.hash: w3.eth.get_transaction_receipt(h))
+            except TransactionNotFound:
+                receipt = None
+            if receipt is not None:
+                mined = (tx, receipt)
+                break
+        if mined:
+            tx, receipt = mined
+            deep = head - int(receipt["blockNumber"]) + 1 >= confirmations
+            status = ("confirmed" if receipt["status"] == 1 else "failed") if deep else "mined"
+            journal.set_status(tx.hash, status, block=int(receipt["blockNumber"]), gas_used=int(receipt["gasUsed"]),
+                               effective_gas_price=int(receipt.get("effectiveGasPrice", 0)))
+            for other in txs:
+                if other.hash != tx.hash and other.status in ("signed", "sent", "mined"):
+                    journal.set_status(other.hash, "replaced")
+            counts["confirmed" if receipt["status"] == 1 else "failed"] += 1
+        elif nonce < latest_nonce:
+            for tx in txs:
+                journal.set_status(tx.hash, "dropped", note="nonce used by another transaction")
+            counts["dropped"] += 1
+        else:
+            best = max(txs, key=lambda t: (t.max_fee, t.id))
+            try:
+                rpc.call(lambda w3: w3.eth.send_raw_transaction(best.raw))
+                journal.set_status(best.hash, "sent")
+                counts["rebroadcast"] += 1
+            except ChainUnavailable:
+                raise
+            except Exception as exc:  # "already known" and friends: it is pending
+                log.info("rebroadcast refused", extra={"hash": best.hash, "error": _short(exc)})
+                counts["still_pending"] += 1
+    return ReconcileReport(**counts)
