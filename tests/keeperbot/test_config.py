@@ -1,0 +1,74 @@
+"""Config validation: every error names its field; env overrides the file; no plain keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from keeper.config import ConfigError, load
+
+GOOD = """
+[keeper]
+rpc_urls = ["http://127.0.0.1:8545", "https://backup.example:8545"]
+journal = "journal.sqlite"
+tick_seconds = 5
+key = { env = "HV_KEEPER_KEY" }
+
+[[vault]]
+name = "eth"
+deployment = "deployments/demo.json"
+policy = "fixed_band"
+policy_params = { band = 0.5 }
+"""
+
+
+def write(tmp_path, text):
+    p = tmp_path / "keeper.toml"
+    p.write_text(text)
+    return p
+
+
+def test_good_config_loads_with_paths_relative_to_the_file(tmp_path):
+    cfg = load(write(tmp_path, GOOD), env={})
+    assert cfg.rpc_urls[1] == "https://backup.example:8545"
+    assert cfg.journal == tmp_path / "journal.sqlite"
+    assert cfg.vaults[0].deployment == tmp_path / "deployments/demo.json"
+    assert cfg.tick_seconds == 5.0 and cfg.dry_run is False
+
+
+def test_environment_overrides_the_file(tmp_path):
+    cfg = load(write(tmp_path, GOOD), env={"HV_KEEPER_DRY_RUN": "true", "HV_KEEPER_RPC_URLS": "http://a:1, http://b:2"})
+    assert cfg.dry_run is True
+    assert cfg.rpc_urls == ("http://a:1", "http://b:2")
+
+
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (('"http://127.0.0.1:8545"', '"ftp://x"'), "keeper.rpc_urls[0]"),
+        (("tick_seconds = 5", "tick_seconds = -1"), "keeper.tick_seconds"),
+        (("tick_seconds = 5", 'tick_seconds = "soon"'), "keeper.tick_seconds"),
+        (("tick_seconds = 5", "tick_second = 5"), "keeper.tick_second"),
+        (('policy = "fixed_band"', 'policy = "yolo"'), "vault[0].policy"),
+        (('policy_params = { band = 0.5 }', 'policy_params = { band = "wide" }'), "vault[0].policy_params.band"),
+        (('name = "eth"\n', ""), "vault[0].name"),
+        (('key = { env = "HV_KEEPER_KEY" }', 'key = { private_key = "0x' + "ab" * 32 + '" }'), "keeper.key"),
+        (('key = { env = "HV_KEEPER_KEY" }', 'key = { keystore = "k.json" }'), "keeper.key.password_env"),
+        (('journal = "journal.sqlite"\n', ""), "keeper.journal"),
+    ],
+)
+def test_each_bad_field_is_named(tmp_path, edit, field):
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, GOOD.replace(*edit)), env={})
+    assert str(err.value).startswith(field), str(err.value)
+
+
+def test_bad_env_override_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"^keeper.confirmations"):
+        load(write(tmp_path, GOOD), env={"HV_KEEPER_CONFIRMATIONS": "many"})
+
+
+def test_missing_file_and_bad_toml_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load(tmp_path / "nope.toml", env={})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(write(tmp_path, "[keeper"), env={})
