@@ -183,18 +183,31 @@ library BlackScholes {
         deltaWad = _putDelta(nd1);
     }
 
-    /// @notice Price and signed delta of a call (`isCall`) or a put.
-    function priceDelta(Inputs memory inputs, bool isCall) internal pure returns (uint256 priceWad, int256 deltaWad) {
-        (uint256 nd1, uint256 nd2, uint256 discountedStrikeWad) =
-            _cdfs(inputs.spotWad, inputs.strikeWad, inputs.tSeconds, inputs.volWad, inputs.rateWad);
+    /// @notice Price and signed delta of a call (`isCall`) or a put; parameters as in `callPriceDelta`.
+    /// @return priceWad Option price, in the unit of `spotWad`.
+    /// @return deltaWad Delta in [0, 1e18] for a call, [-1e18, 0] for a put.
+    function priceDelta(
+        uint256 spotWad,
+        uint256 strikeWad,
+        uint256 tSeconds,
+        uint256 volWad,
+        uint256 rateWad,
+        bool isCall
+    ) internal pure returns (uint256 priceWad, int256 deltaWad) {
+        (uint256 nd1, uint256 nd2, uint256 discountedStrikeWad) = _cdfs(spotWad, strikeWad, tSeconds, volWad, rateWad);
         if (isCall) {
-            priceWad = _callPrice(inputs.spotWad, discountedStrikeWad, nd1, nd2);
+            priceWad = _callPrice(spotWad, discountedStrikeWad, nd1, nd2);
             // nd1 <= 1e18, so the cast cannot overflow.
             deltaWad = int256(nd1);
         } else {
-            priceWad = _putPrice(inputs.spotWad, discountedStrikeWad, nd1, nd2);
+            priceWad = _putPrice(spotWad, discountedStrikeWad, nd1, nd2);
             deltaWad = _putDelta(nd1);
         }
+    }
+
+    /// @notice `priceDelta` with the inputs in memory.
+    function priceDelta(Inputs memory inputs, bool isCall) internal pure returns (uint256 priceWad, int256 deltaWad) {
+        return priceDelta(inputs.spotWad, inputs.strikeWad, inputs.tSeconds, inputs.volWad, inputs.rateWad, isCall);
     }
 
     /// @notice Price, delta, gamma and vega of a call (`isCall`) or a put, sharing one d1.
@@ -402,8 +415,8 @@ library BlackScholes {
         unchecked {
             // sqrt(T / year) in WAD from T * 1e36 / year <= 5e36.
             uint256 sqrtTWad = FixedPointMathLib.sqrt(tSeconds * (WAD * WAD) / SECONDS_PER_YEAR);
-            // spot * pdf <= 4e53, / 1e18 then * sqrtT <= 4e35 * 2.3e18.
-            return spotWad * pdfWad / WAD * sqrtTWad / WAD;
+            // One rounding: spot * pdf * sqrtT <= 1e36 * 4e17 * 2.3e18 ~ 9.2e71 < 2^256.
+            return spotWad * pdfWad * sqrtTWad / (WAD * WAD);
         }
     }
 

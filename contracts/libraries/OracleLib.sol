@@ -121,6 +121,20 @@ library OracleLib {
         return read(config);
     }
 
+    /// @notice `read` with the configuration as arguments (no memory struct at the call site).
+    function read(AggregatorV3Interface feed, uint32 heartbeatSeconds, uint256 minAnswerWad, uint256 maxAnswerWad)
+        internal
+        view
+        returns (uint256 answerWad, uint256 updatedAt)
+    {
+        return read(FeedConfig(feed, heartbeatSeconds, minAnswerWad, maxAnswerWad));
+    }
+
+    /// @notice `checkSequencer` with the configuration as arguments; `feed` = address(0) checks nothing.
+    function checkSequencer(AggregatorV3Interface feed, uint32 gracePeriodSeconds) internal view {
+        checkSequencer(SequencerConfig(feed, gracePeriodSeconds));
+    }
+
     /// @notice Revert unless the sequencer (if configured) is up and past its grace period. Call once
     ///         before reading several feeds.
     function checkSequencer(SequencerConfig memory sequencer) internal view {
@@ -150,6 +164,15 @@ library OracleLib {
     {
         Reading memory r = _read(config);
         return (r.status == Status.Ok, r.answerWad, r.updatedAt, r.status);
+    }
+
+    /// @notice `tryRead` with the configuration as arguments.
+    function tryRead(AggregatorV3Interface feed, uint32 heartbeatSeconds, uint256 minAnswerWad, uint256 maxAnswerWad)
+        internal
+        view
+        returns (bool ok, uint256 answerWad, uint256 updatedAt, Status status)
+    {
+        return tryRead(FeedConfig(feed, heartbeatSeconds, minAnswerWad, maxAnswerWad));
     }
 
     /// @notice `tryRead` after the sequencer check; a sequencer failure is reported first, with the

@@ -35,6 +35,17 @@ contract BlackScholesHarness {
         return BlackScholes.priceDelta(inputs, isCall);
     }
 
+    function priceDeltaArgs(
+        uint256 spotWad,
+        uint256 strikeWad,
+        uint256 tSeconds,
+        uint256 volWad,
+        uint256 rateWad,
+        bool isCall
+    ) external pure returns (uint256 priceWad, int256 deltaWad) {
+        return BlackScholes.priceDelta(spotWad, strikeWad, tSeconds, volWad, rateWad, isCall);
+    }
+
     function greeks(BlackScholes.Inputs memory inputs, bool isCall)
         external
         pure

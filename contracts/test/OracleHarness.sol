@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {OracleLib} from "../libraries/OracleLib.sol";
 
 /// @title OracleHarness
@@ -8,6 +9,26 @@ import {OracleLib} from "../libraries/OracleLib.sol";
 contract OracleHarness {
     function read(OracleLib.FeedConfig memory config) external view returns (uint256 answerWad, uint256 updatedAt) {
         return OracleLib.read(config);
+    }
+
+    function readArgs(AggregatorV3Interface feed, uint32 heartbeatSeconds, uint256 minAnswerWad, uint256 maxAnswerWad)
+        external
+        view
+        returns (uint256 answerWad, uint256 updatedAt)
+    {
+        return OracleLib.read(feed, heartbeatSeconds, minAnswerWad, maxAnswerWad);
+    }
+
+    function checkSequencerArgs(AggregatorV3Interface feed, uint32 gracePeriodSeconds) external view {
+        OracleLib.checkSequencer(feed, gracePeriodSeconds);
+    }
+
+    function tryReadArgs(AggregatorV3Interface feed, uint32 heartbeatSeconds, uint256 minAnswerWad, uint256 maxAnswerWad)
+        external
+        view
+        returns (bool ok, uint256 answerWad, uint256 updatedAt, OracleLib.Status status)
+    {
+        return OracleLib.tryRead(feed, heartbeatSeconds, minAnswerWad, maxAnswerWad);
     }
 
     function readWithSequencer(OracleLib.FeedConfig memory config, OracleLib.SequencerConfig memory sequencer)
