@@ -30,7 +30,7 @@ import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
 ///      round in its own favour (the vault sells options) adds its spread on top.
 ///
 ///      Degenerate cases. At expiry (T = 0), or when sigma * sqrt(T) < 1e-10 (`MIN_VOL_SQRT_T_WAD`;
-///      only reachable with T = 0 or vol below ~1e-6 %), the option is worth its discounted-forward
+///      with T >= 1 s only for vol below 5.6e-7, i.e. 0.000056 %), the option is worth its discounted-forward
 ///      intrinsic value: call max(S - K e^{-rT}, 0), put max(K e^{-rT} - S, 0), with a step delta: call
 ///      1 if S > K e^{-rT} else 0, put = call delta - 1. At the money the call delta is 0 and the put
 ///      delta is -1: the option pays nothing there, and keeping delta(call) - delta(put) = 1 (the
@@ -93,8 +93,9 @@ library BlackScholes {
     // Coefficients of ANORM from W. J. Cody, "Algorithm 715: SPECFUN - a portable FORTRAN package of
     // special function routines and test drivers", ACM TOMS 19(1), 1993, pp. 22-32 (the rational
     // Chebyshev approximations of Cody, Math. Comp. 23, 1969, pp. 631-637, rewritten for the normal
-    // CDF; the same ones R's pnorm uses). Cody gives them to ~20 digits for a relative error below
-    // 1e-18 in each range; here each is rounded to the nearest 1e-18.
+    // CDF; the same ones R's pnorm uses). Cody states that these rational functions approximate the
+    // normal CDF to at least 18 significant decimal digits; here each coefficient is rounded to the
+    // nearest 1e-18, which moves the result by less than 1e-19 over the whole range.
 
     // |x| <= 0.67448975: Phi(x) = 1/2 + x * A(x^2) / B(x^2).
     uint256 private constant CENTRAL_BOUND_WAD = 674_489_750_000_000_000;
@@ -260,9 +261,9 @@ library BlackScholes {
     /// @dev W. J. Cody's rational Chebyshev approximation as in ANORM (ACM TOMS Algorithm 715, 1993),
     ///      three ranges: |x| <= 0.674 (rational in x^2), to sqrt(32) (exp(-x^2/2) times a degree-8
     ///      rational), beyond (asymptotic form in 1/x^2); 0 / 1 beyond |x| = 9 where the tail is below
-    ///      1 wei. Cody's bound on the approximation itself is < 1e-18 relative; evaluated in WAD with
-    ///      truncating division, the measured absolute error against a 50-digit reference over
-    ///      [-10, 10] is a few 1e-18 (docs/PRICING.md). Exactly symmetric: normCdf(-x) = 1e18 - normCdf(x),
+    ///      1 wei. The approximation itself is good to 18 significant digits (Cody); evaluated in WAD
+    ///      with truncating division, the measured absolute error against a 50-digit reference over
+    ///      [-10, 10] is at most 1.9e-18 (docs/PRICING.md). Exactly symmetric: normCdf(-x) = 1e18 - normCdf(x),
     ///      so call and put prices obey put-call parity to the wei.
     function normCdf(int256 xWad) internal pure returns (uint256) {
         unchecked {
