@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-# Decimals of the feeds the oracle tests read: 8 is every Chainlink USD price feed; the sequencer
-# uptime feed reports 0 (up) / 1 (down) with 0 decimals.
+# Chainlink USD price feeds report 8 decimals.
 PRICE_DECIMALS = 8
-SEQUENCER_UP, SEQUENCER_DOWN = 0, 1
 
 
 @pytest.fixture(scope="module")
@@ -47,5 +45,5 @@ def raw_feed(TestRawFeed, deployer):
 
 @pytest.fixture(scope="module")
 def sequencer_feed(TestFeed, deployer):
-    """L2 sequencer uptime feed, up since deployment."""
-    return TestFeed.deploy(0, SEQUENCER_UP, {"from": deployer})
+    """L2 sequencer uptime feed (0 decimals; answer 0 = up, 1 = down), up since deployment."""
+    return TestFeed.deploy(0, 0, {"from": deployer})

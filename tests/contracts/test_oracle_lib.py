@@ -13,13 +13,12 @@ import brownie
 import pytest
 from brownie import ZERO_ADDRESS, web3
 
-from conftest import SEQUENCER_DOWN, SEQUENCER_UP
-
 WAD = 10**18
 MAX_UINT = 2**256 - 1
 HEARTBEAT = 3600
 GRACE = 3600
 PRICE_WAD = 3000_123456780000000000  # the fixtures' 3000.12345678
+SEQUENCER_UP, SEQUENCER_DOWN = 0, 1  # Chainlink's L2 sequencer uptime feed answers
 
 
 class Status(IntEnum):
