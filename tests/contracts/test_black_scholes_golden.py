@@ -172,8 +172,7 @@ def golden() -> Golden:
     return load_golden_csv(GOLDEN_CSV) if GOLDEN_CSV.exists() else generate_golden()
 
 
-@pytest.fixture(scope="module")
-def chain_values(bs, golden):
+def evaluate_on_chain(bs, golden: Golden) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate each distinct input vector once (call and put together) and map back to the rows."""
     unique = list(dict.fromkeys(golden.inputs))
     results = {}
@@ -185,6 +184,11 @@ def chain_values(bs, golden):
     price = np.array([results[v][0] if c else results[v][2] for v, c in zip(golden.inputs, golden.is_call)], float)
     delta = np.array([results[v][1] if c else results[v][3] for v, c in zip(golden.inputs, golden.is_call)], float)
     return price / WAD, delta / WAD
+
+
+@pytest.fixture(scope="module")
+def chain_values(bs, golden):
+    return evaluate_on_chain(bs, golden)
 
 
 def _delta_is_convention(vec: tuple[int, int, int, int, int]) -> bool:
@@ -237,3 +241,54 @@ def test_golden_set_spans_the_specified_box(golden):
     assert vol.min() <= 0.06 and vol.max() >= 2.9
     assert rate.min() <= 0.01 and rate.max() >= 0.19
     assert golden.is_call.any() and (~golden.is_call).any()
+
+
+# --------------------------------------------------------------------------------------- the loader
+# The real CSV does not exist yet: these tests make sure the loader reads the layouts and spellings it
+# claims to, so the golden test works unchanged the day scripts/golden/make_vectors.py writes it.
+
+_LOADER_VECTORS = [("3000", "3100", 604800, "0.8", "0.05"), ("100", "40", 3600, "1.5", "0"), ("2", "9.5", 63072000, "0.05", "0.2")]
+
+
+def _reference_rows():
+    s, k, t, v, r = (np.array([float(x[i]) for x in _LOADER_VECTORS]) for i in range(5))
+    return bs_float(s, k, t, v, r)
+
+
+def test_csv_loader_reads_a_wide_layout_with_other_spellings(tmp_path, bs):
+    ref = _reference_rows()
+    path = tmp_path / "wide.csv"
+    lines = ["S, K, T_Seconds, Vol, r, Call, Put, Delta_Call, Delta_Put"]
+    for i, (s, k, t, v, r) in enumerate(_LOADER_VECTORS):
+        lines.append(f"{s},{k},{t},{v},{r},{float(ref['call'][i])!r},{float(ref['put'][i])!r},{float(ref['call_delta'][i])!r},{float(ref['put_delta'][i])!r}")
+    lines.append("3000,3000,3600,0.5,-0.01,1,1,0.5,-0.5")  # negative rate: outside the domain
+    path.write_text("\n".join(lines) + "\n")
+    golden = load_golden_csv(path)
+    assert golden.skipped == 1
+    assert golden.inputs[0] == (3000 * WAD, 3100 * WAD, 604800, 8 * 10**17, 5 * 10**16)
+    assert list(golden.is_call) == [True, False] * 3
+    price, delta = evaluate_on_chain(bs, golden)
+    assert (np.abs(price - golden.price) / golden.spot).max() <= PRICE_TOL
+    assert np.abs(delta - golden.delta).max() <= DELTA_TOL
+
+
+def test_csv_loader_reads_a_long_layout(tmp_path, bs):
+    ref = _reference_rows()
+    path = tmp_path / "long.csv"
+    lines = ["spot,strike,t_seconds,sigma,rate,option_type,price,delta"]
+    for i, (s, k, t, v, r) in enumerate(_LOADER_VECTORS):
+        lines.append(f"{s},{k},{t},{v},{r},call,{float(ref['call'][i])!r},{float(ref['call_delta'][i])!r}")
+        lines.append(f"{s},{k},{t},{v},{r},put,{float(ref['put'][i])!r},{float(ref['put_delta'][i])!r}")
+    path.write_text("\n".join(lines) + "\n")
+    golden = load_golden_csv(path)
+    assert len(golden.inputs) == 6 and golden.skipped == 0
+    price, delta = evaluate_on_chain(bs, golden)
+    assert (np.abs(price - golden.price) / golden.spot).max() <= PRICE_TOL
+    assert np.abs(delta - golden.delta).max() <= DELTA_TOL
+
+
+def test_csv_loader_names_missing_columns(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("spot,strike,years,sigma,rate,call_price,put_price,call_delta,put_delta\n1,1,1,1,0,0,0,0,0\n")
+    with pytest.raises(AssertionError, match="t_seconds"):
+        load_golden_csv(path)
