@@ -23,15 +23,17 @@ import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
 ///      and the property tests the whole vol range; see docs/PRICING.md for the measured errors.
 ///
 ///      Accuracy. The normal CDF is W. J. Cody's rational Chebyshev approximation (see `normCdf`),
-///      evaluated in WAD: its absolute error is a few 1e-18, far below the 1e-8 (price / spot and
+///      evaluated in WAD: its absolute error is below 2e-18, far below the 1e-8 (price / spot and
 ///      delta) target. exp, ln and sqrt are Solady's FixedPointMathLib. Every fixed-point product and
-///      quotient rounds toward zero; prices are therefore accurate to a few wei plus
-///      ~1e-17 * max(spot, strike), and are not rounded in a chosen direction: a caller that must
-///      round in its own favour (the vault sells options) adds its spread on top.
+///      quotient rounds toward zero; prices are accurate to 4 wei plus ~2.5e-18 * max(spot, strike)
+///      (measured against a 50-digit reference) and are not rounded in a chosen direction: a caller
+///      that must round in its own favour (the vault sells options) adds its spread on top. Delta,
+///      gamma and vega inherit the 1-wei resolution of ln(S/K) + drift and of sigma sqrt(T) divided by
+///      sigma sqrt(T): about 1e-18 / (sigma sqrt T), i.e. < 1e-15 for sigma sqrt(T) > 1e-3.
 ///
 ///      Degenerate cases. At expiry (T = 0), or when sigma * sqrt(T) < 1e-10 (`MIN_VOL_SQRT_T_WAD`;
-///      with T >= 1 s only for vol below 5.6e-7, i.e. 0.000056 %), the option is worth its discounted-forward
-///      intrinsic value: call max(S - K e^{-rT}, 0), put max(K e^{-rT} - S, 0), with a step delta: call
+///      with T >= 1 s only for vol below 5.6e-7, i.e. 0.000056 %), the option is worth its
+///      discounted-forward intrinsic value: call max(S - K e^{-rT}, 0), put max(K e^{-rT} - S, 0), with a step delta: call
 ///      1 if S > K e^{-rT} else 0, put = call delta - 1. At the money the call delta is 0 and the put
 ///      delta is -1: the option pays nothing there, and keeping delta(call) - delta(put) = 1 (the
 ///      derivative of put-call parity) means a book holding both never sees a hedge jump from the
