@@ -1,0 +1,769 @@
+"""Vectorised Black-Scholes and Merton (1976) jump-diffusion pricing, Greeks and implied volatility.
+
+Pure numpy/scipy, no I/O: the keeper prices its book with these functions every tick and the
+backtester calls them for every path at every step, so every function takes arrays (any shapes
+that broadcast together) and never loops over options in Python.
+
+Conventions (the same everywhere in this module):
+
+* ``S`` spot and ``K`` strike in quote units (USD); ``T`` time to expiry in years;
+  ``sigma`` annualised volatility (0.8 means 80 %); ``r`` continuously compounded rate;
+  ``is_call`` a boolean array (True = call, False = put). No dividend / funding yield.
+* price in quote units per unit of underlying; delta dimensionless (per unit of underlying);
+  gamma per quote unit; **vega per 1.00 of volatility** (divide by 100 for "per vol point");
+  **theta per year** of calendar time, i.e. ``dV/dt = -dV/dT`` (use :func:`theta_per_day`);
+  rho per 1.00 of rate.
+* A year is :data:`SECONDS_PER_YEAR` = 365 days of 86 400 s when converting from seconds.
+
+Limits instead of NaN: ``T == 0`` gives the intrinsic value and a step delta (0.5 exactly at
+the strike); ``sigma == 0`` with ``T > 0`` gives the discounted intrinsic value of the forward,
+``max(w (S - K e^{-rT}), 0)``, with a step delta at the forward. At those kinks gamma is
+reported as 0 (the true limit is a Dirac mass), and vega takes its finite one-sided limit.
+Negative or non-finite inputs and shapes that do not broadcast raise :class:`ValueError`
+naming the argument.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import gammaln, ndtr, pdtrc
+
+FloatArray = NDArray[np.float64]
+
+SECONDS_PER_YEAR = 365 * 86_400
+DAYS_PER_YEAR = 365.0
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class OptionGreeks:
+    """Price and first-order sensitivities of each option (arrays of the broadcast shape).
+
+    Units: price in quote per unit; delta per unit; gamma per quote unit; vega per 1.00 vol;
+    theta per year (dV/dt); rho per 1.00 rate.
+    """
+
+    price: FloatArray
+    delta: FloatArray
+    gamma: FloatArray
+    vega: FloatArray
+    theta: FloatArray
+    rho: FloatArray
+
+
+@dataclass(frozen=True)
+class JumpParams:
+    """Merton (1976) jump parameters: ``ln J ~ N(mean_log_jump, jump_vol**2)``.
+
+    ``intensity`` is the Poisson rate λ of jumps per year. The expected relative jump size is
+    ``k = E[J] - 1 = exp(mean_log_jump + jump_vol**2 / 2) - 1``; the drift is compensated by
+    ``-λ k`` so the discounted spot stays a martingale.
+    """
+
+    intensity: float
+    mean_log_jump: float
+    jump_vol: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.intensity) and self.intensity >= 0.0):
+            raise ValueError(f"jump intensity must be finite and >= 0, got {self.intensity!r}")
+        if not math.isfinite(self.mean_log_jump):
+            raise ValueError(f"mean_log_jump must be finite, got {self.mean_log_jump!r}")
+        if not (math.isfinite(self.jump_vol) and self.jump_vol >= 0.0):
+            raise ValueError(f"jump_vol must be finite and >= 0, got {self.jump_vol!r}")
+
+    @property
+    def log_mean_jump(self) -> float:
+        """``ln(1 + k) = mean_log_jump + jump_vol**2 / 2``."""
+        return self.mean_log_jump + 0.5 * self.jump_vol**2
+
+    @property
+    def k(self) -> float:
+        """Expected relative jump size ``E[J] - 1``."""
+        return math.expm1(self.log_mean_jump)
+
+    @property
+    def total_variance_rate(self) -> float:
+        """Annual variance added by the jumps to ``ln S``: ``λ (mean_log_jump² + jump_vol²)``."""
+        return self.intensity * (self.mean_log_jump**2 + self.jump_vol**2)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _as_array(name: str, value: ArrayLike) -> FloatArray:
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {value!r}") from exc
+
+
+def _first_bad(name: str, arr: FloatArray, ok: NDArray[np.bool_], rule: str) -> ValueError:
+    idx = int(np.flatnonzero(~np.broadcast_to(ok, arr.shape))[0]) if arr.ndim else 0
+    bad = arr.reshape(-1)[idx] if arr.ndim else arr
+    where = f" at index {np.unravel_index(idx, arr.shape)}" if arr.ndim else ""
+    return ValueError(f"{name} must be {rule}; got {float(bad)!r}{where}")
+
+
+def _check(name: str, arr: FloatArray, rule: Literal["positive", "non-negative", "finite"]) -> None:
+    # One vectorised comparison per argument: `x > 0` is False for NaN, so NaN is caught too.
+    if rule == "positive":
+        ok = (arr > 0.0) & (arr < np.inf)
+    elif rule == "non-negative":
+        ok = (arr >= 0.0) & (arr < np.inf)
+    else:
+        ok = np.isfinite(arr)
+    if not ok.all():
+        raise _first_bad(name, arr, ok, f"{rule} and finite" if rule != "finite" else "finite")
+
+
+def _broadcast_shape(**arrays: np.ndarray) -> tuple[int, ...]:
+    shape: tuple[int, ...] = ()
+    seen: list[str] = []
+    for name, arr in arrays.items():
+        try:
+            shape = np.broadcast_shapes(shape, arr.shape)
+        except ValueError:
+            raise ValueError(
+                f"{name} has shape {arr.shape}, which does not broadcast with "
+                f"{', '.join(seen)} (combined shape {shape})"
+            ) from None
+        seen.append(name)
+    return shape
+
+
+def _as_bool(name: str, value: ArrayLike) -> NDArray[np.bool_]:
+    arr = np.asarray(value)
+    if arr.dtype != np.bool_:
+        raise ValueError(f"{name} must be boolean (True = call, False = put), got dtype {arr.dtype}")
+    return arr
+
+
+def _inputs(
+    S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: ArrayLike, is_call: ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
+    s, k, t, v, rr = (_as_array(n, x) for n, x in (("S", S), ("K", K), ("T", T), ("sigma", sigma), ("r", r)))
+    c = _as_bool("is_call", is_call)
+    _broadcast_shape(S=s, K=k, T=t, sigma=v, r=rr, is_call=c)
+    _check("S", s, "positive")
+    _check("K", k, "positive")
+    _check("T", t, "non-negative")
+    _check("sigma", v, "non-negative")
+    _check("r", rr, "finite")
+    return s, k, t, v, rr, c
+
+
+def _sign(is_call: NDArray[np.bool_]) -> FloatArray:
+    """+1 for calls, -1 for puts: lets one formula serve both (``w (S N(w d1) - K df N(w d2))``)."""
+    return np.where(is_call, 1.0, -1.0)
+
+
+# ----------------------------------------------------------------------------- Black-Scholes
+
+
+def _step(x: FloatArray) -> FloatArray:
+    """Heaviside step with value 1/2 at 0: the limit of N(d) as the total volatility goes to 0."""
+    return np.where(x > 0.0, 1.0, np.where(x < 0.0, 0.0, 0.5))
+
+
+def _bs_arrays(
+    S: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    sigma: FloatArray,
+    r: FloatArray,
+    w: FloatArray,
+    greeks: bool,
+) -> tuple[FloatArray, ...]:
+    """Black-Scholes on validated, broadcastable arrays. Shared terms are computed once."""
+    sqrt_t = np.sqrt(T)
+    v = sigma * sqrt_t
+    kdf = K * np.exp(-r * T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # ln(F/K) = ln(S / (K e^{-rT})): one log, one division.
+        d1 = np.log(S / kdf) / v + 0.5 * v
+    d2 = d1 - v
+    nd1 = ndtr(w * d1)
+    nd2 = ndtr(w * d2)
+    price = w * (S * nd1 - kdf * nd2)
+    degenerate = np.broadcast_to(v == 0.0, price.shape)
+    any_degenerate = bool(degenerate.any())
+    if not greeks:
+        if any_degenerate:
+            price = np.array(np.broadcast_to(price, degenerate.shape))
+            s_, kdf_, w_ = (np.broadcast_to(a, degenerate.shape)[degenerate] for a in (S, kdf, w))
+            price[degenerate] = np.maximum(w_ * (s_ - kdf_), 0.0)
+        return (price,)
+
+    pdf = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+    s_pdf = S * pdf
+    delta = w * nd1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gamma = pdf / (S * v)
+        theta = -0.5 * s_pdf * sigma / sqrt_t - r * w * kdf * nd2
+    vega = s_pdf * sqrt_t
+    rho = w * kdf * T * nd2
+    # Gamma and vega do not depend on is_call; give every output the same broadcast shape.
+    shape = price.shape
+    out = tuple(a if a.shape == shape else np.broadcast_to(a, shape) for a in (price, delta, gamma, vega, theta, rho))
+    if any_degenerate:
+        out = _patch_zero_vol(out, degenerate, S, kdf, T, r, w, sqrt_t)
+    return out
+
+
+def _patch_zero_vol(
+    out: tuple[FloatArray, ...],
+    mask: NDArray[np.bool_],
+    S: FloatArray,
+    kdf: FloatArray,
+    T: FloatArray,
+    r: FloatArray,
+    w: FloatArray,
+    sqrt_t: FloatArray,
+) -> tuple[FloatArray, ...]:
+    """Replace the 0/0 of zero total volatility (T == 0 or sigma == 0) by the documented limits."""
+    shape = mask.shape
+    s, kd, t, rr, ww, st = (np.broadcast_to(a, shape)[mask] for a in (S, kdf, T, r, w, sqrt_t))
+    moneyness = ww * (s - kd)  # > 0: in the money against the forward
+    itm = _step(moneyness)  # N(w d1) = N(w d2) in the limit
+    at_fwd = moneyness == 0.0
+    limits = (
+        np.maximum(moneyness, 0.0),  # price
+        ww * itm,  # delta
+        np.zeros_like(s),  # gamma: Dirac at the kink, reported as 0
+        np.where(at_fwd, s * st * _INV_SQRT_2PI, 0.0),  # vega: one-sided limit, S sqrt(T) phi(0)
+        -rr * ww * kd * itm,  # theta: the carry of the discounted strike
+        ww * kd * t * itm,  # rho
+    )
+    patched = []
+    for arr, lim in zip(out, limits):
+        full = np.array(np.broadcast_to(arr, shape))
+        full[mask] = lim
+        patched.append(full)
+    return tuple(patched)
+
+
+def bs_price(
+    S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: ArrayLike, is_call: ArrayLike
+) -> FloatArray:
+    """Black-Scholes price of European options (quote units per unit of underlying)."""
+    s, k, t, v, rr, c = _inputs(S, K, T, sigma, r, is_call)
+    return _bs_arrays(s, k, t, v, rr, _sign(c), greeks=False)[0]
+
+
+def bs_greeks(
+    S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: ArrayLike, is_call: ArrayLike
+) -> OptionGreeks:
+    """Black-Scholes price, delta, gamma, vega (per 1.00 vol), theta (per year) and rho."""
+    s, k, t, v, rr, c = _inputs(S, K, T, sigma, r, is_call)
+    return OptionGreeks(*_bs_arrays(s, k, t, v, rr, _sign(c), greeks=True))
+
+
+def bs_delta_gamma(
+    S: FloatArray | float,
+    K: FloatArray | float,
+    T: FloatArray | float,
+    sigma: FloatArray | float,
+    r: FloatArray | float,
+    w: FloatArray | float,
+) -> tuple[FloatArray, FloatArray]:
+    """Delta and gamma only, on already validated arrays (``w`` = +1 call / -1 put).
+
+    The backtester calls this for every path at every step, so it skips validation and the
+    price, vega, theta and rho it does not need. Same limits as :func:`bs_greeks`.
+    """
+    sqrt_t = np.sqrt(T)
+    v = sigma * sqrt_t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1 = (np.log(S / K) + r * T) / v + 0.5 * v
+        gamma = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI / (S * v)
+    delta = w * ndtr(w * d1)
+    degenerate = np.broadcast_to(v == 0.0, delta.shape)
+    if degenerate.any():
+        shape = degenerate.shape
+        delta, gamma = (np.array(np.broadcast_to(a, shape)) for a in (delta, gamma))
+        s, k, t, rr, ww = (np.broadcast_to(a, shape)[degenerate] for a in (S, K, T, r, w))
+        delta[degenerate] = ww * _step(ww * (s - k * np.exp(-rr * t)))
+        gamma[degenerate] = 0.0
+    return delta, np.broadcast_to(gamma, delta.shape)
+
+
+def theta_per_day(theta_per_year: ArrayLike, days_per_year: float = DAYS_PER_YEAR) -> FloatArray:
+    """Convert a theta per year (this module's convention) to per calendar day."""
+    return np.asarray(theta_per_year, dtype=np.float64) / days_per_year
+
+
+def years_from_seconds(seconds: ArrayLike) -> FloatArray:
+    """Seconds to years with the module's 365-day year (the convention of the golden vectors)."""
+    return np.asarray(seconds, dtype=np.float64) / SECONDS_PER_YEAR
+
+
+# ----------------------------------------------------------------------------- implied volatility
+
+
+def _normalised_black(x: FloatArray, v: FloatArray, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Black price divided by ``df sqrt(F K)`` and its derivative in total vol ``v``.
+
+    ``x = ln(F/K)``, ``theta = ±1``. Working in these units makes the solver independent of the
+    price scale: ``b = theta (e^{x/2} N(theta d1) - e^{-x/2} N(theta d2))``.
+    """
+    d1 = x / v + 0.5 * v
+    d2 = d1 - v
+    ex = np.exp(0.5 * x)
+    b = theta * (ex * ndtr(theta * d1) - ndtr(theta * d2) / ex)
+    vega = ex * np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+    return b, vega
+
+
+def implied_vol(
+    price: ArrayLike,
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    is_call: ArrayLike,
+    *,
+    rtol: float = 1e-12,
+    max_iter: int = 100,
+    errors: Literal["raise", "nan"] = "raise",
+) -> FloatArray:
+    """Black-Scholes implied volatility, vectorised, by safeguarded Newton on the log price.
+
+    Method (why it is robust): an in-the-money price is first turned into the out-of-the-money
+    price at the same strike by put-call parity, so the solver never fights the intrinsic
+    value. Newton then runs on ``ln b(v) - ln b*`` in total volatility ``v = sigma sqrt(T)``
+    (b = normalised Black price), which is nearly linear in the deep wings where the plain
+    price is flat; it starts at the Manaster-Koehler point ``v0 = sqrt(2 |ln(F/K)|)`` where
+    vega peaks. Every iterate keeps a bracket [lo, hi] (the price is increasing in v); a Newton
+    step that leaves it, or is not finite, is replaced by bisection, so each element
+    converges. Stops when the relative price error is below ``rtol``.
+
+    Prices exactly at the no-arbitrage lower bound (discounted intrinsic value of the forward)
+    return 0.0 — for very deep in-the-money options the time value can be below float64
+    resolution, and then the volatility is not recoverable from the price. Prices outside
+    ``[lower bound, upper bound)`` (upper = S for calls, K e^{-rT} for puts) and ``T <= 0``
+    raise ``ValueError`` naming the argument, or give NaN where ``errors="nan"``.
+    """
+    p = _as_array("price", price)
+    s, k, t, _, rr, c = _inputs(S, K, T, 0.0, r, is_call)
+    shape = _broadcast_shape(price=p, S=s, K=k, T=t, r=rr, is_call=c)
+    _check("price", p, "non-negative")
+    if not (t > 0.0).all():
+        raise _first_bad("T", t, t > 0.0, "positive (implied volatility needs time value)")
+    p, s, k, t, rr = (np.broadcast_to(a, shape).ravel() for a in (p, s, k, t, rr))
+    c = np.broadcast_to(c, shape).ravel()
+
+    df = np.exp(-rr * t)
+    kdf = k * df
+    w = _sign(c)
+    intrinsic = np.maximum(w * (s - kdf), 0.0)
+    upper = np.where(c, s, kdf)
+    # Out-of-the-money price at the same strike (parity); its side is -sign(ln F/K).
+    x = np.log(s / kdf)
+    otm_price = p - intrinsic
+    slack = 4.0 * np.finfo(np.float64).eps * np.maximum(p, intrinsic)
+    below = otm_price < -slack
+    above = p >= upper
+    invalid = below | above
+    if invalid.any() and errors == "raise":
+        i = int(np.flatnonzero(invalid)[0])
+        raise ValueError(
+            f"price {p[i]!r} at index {np.unravel_index(i, shape) if shape else ()} is outside the "
+            f"no-arbitrage range [{intrinsic[i]!r}, {upper[i]!r}) for S={s[i]!r}, K={k[i]!r}, T={t[i]!r}"
+        )
+    at_lower = (otm_price <= slack) & ~invalid
+    beta = np.maximum(otm_price, 0.0) / np.sqrt(s * kdf)  # normalised OTM price
+    theta = np.where(x > 0.0, -1.0, 1.0)
+
+    vol_total = np.zeros_like(p)
+    vol_total[invalid] = np.nan
+    todo = np.flatnonzero(~(invalid | at_lower))
+    if todo.size:
+        vol_total[todo] = _solve_total_vol(x[todo], beta[todo], theta[todo], rtol, max_iter)
+        unbounded = todo[np.isnan(vol_total[todo])]
+        if unbounded.size and errors == "raise":
+            i = int(unbounded[0])
+            raise ValueError(
+                f"price {p[i]!r} at index {np.unravel_index(i, shape) if shape else ()} equals its upper "
+                f"no-arbitrage bound {upper[i]!r} to float precision: implied volatility is unbounded"
+            )
+    sigma = vol_total / np.sqrt(t)
+    return sigma.reshape(shape)
+
+
+def _solve_total_vol(x: FloatArray, beta: FloatArray, theta: FloatArray, rtol: float, max_iter: int) -> FloatArray:
+    """Safeguarded Newton-bisection for ``b(x, v, theta) = beta`` over total volatility v.
+
+    Returns NaN where beta is not below b(64), the price's supremum to double precision.
+    """
+    n = x.size
+    hi_v = 64.0
+    b_hi, _ = _normalised_black(x, np.full(n, hi_v), theta)
+    out = np.full(n, np.nan)
+    solvable = beta < b_hi
+    if not solvable.all():
+        if solvable.any():
+            out[solvable] = _solve_total_vol(x[solvable], beta[solvable], theta[solvable], rtol, max_iter)
+        return out
+    lo = np.zeros(n)
+    hi = np.full(n, hi_v)
+    v = np.clip(np.maximum(np.sqrt(2.0 * np.abs(x)), beta * math.sqrt(2.0 * math.pi)), 1e-8, 32.0)
+    log_target = np.log(beta)
+    active = np.arange(n)
+    for _ in range(max_iter):
+        b, vega = _normalised_black(x, v, theta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.log(b) - log_target
+            step = g * b / vega  # Newton step for ln b: g / (vega / b)
+        converged = np.abs(g) <= rtol
+        low = g < 0.0
+        lo = np.where(low, v, lo)
+        hi = np.where(low, hi, v)
+        nxt = v - step
+        outside = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
+        mid = np.where(lo > 0.0, np.sqrt(lo * hi), 0.5 * hi)
+        nxt = np.where(outside, mid, nxt)
+        converged |= (hi - lo) <= 4.0 * np.finfo(np.float64).eps * hi
+        if converged.any():
+            out[active[converged]] = v[converged]
+            keep = ~converged
+            active, x, theta, log_target, lo, hi, nxt = (a[keep] for a in (active, x, theta, log_target, lo, hi, nxt))
+            if active.size == 0:
+                return out
+        v = nxt
+    raise RuntimeError(f"implied_vol did not converge for {active.size} options in {max_iter} iterations")
+
+
+# ----------------------------------------------------------------------------- Merton 1976
+
+
+def _merton_truncation(
+    S: FloatArray, kdf: FloatArray, is_call: NDArray[np.bool_], n: int, m: FloatArray, m_prime: FloatArray
+) -> FloatArray:
+    """Upper bound on the price mass of the Poisson terms after term ``n``.
+
+    Term j is ``p_j(λT) df Black(F_j, K, v_j)`` with ``F_j = S e^{(r-λk)T} (1+k)^j``. A call's
+    Black value is below ``F_j``; weighted, ``p_j(λT) df F_j = S p_j(λ(1+k)T)``. A put's is
+    below ``K``. So the tail is at most ``S P(N' > n)`` for calls and ``K e^{-rT} P(N > n)``
+    for puts, with N ~ Poisson(λT), N' ~ Poisson(λ(1+k)T).
+    """
+    return np.where(is_call, S * pdtrc(n, m_prime), kdf * pdtrc(n, m))
+
+
+def _merton_arrays(
+    S: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    sigma: FloatArray,
+    r: FloatArray,
+    is_call: NDArray[np.bool_],
+    jumps: JumpParams,
+    mode: Literal["price", "delta_gamma", "all"],
+    tol: float,
+    max_terms: int,
+) -> tuple[FloatArray, ...]:
+    # No up-front broadcast: the Poisson weights depend on T only, so on a (paths, options)
+    # grid they stay (1, options)-sized and cost nothing per path.
+    shape = np.broadcast_shapes(S.shape, K.shape, T.shape, sigma.shape, r.shape, is_call.shape)
+    lam, lnj, dj = jumps.intensity, jumps.log_mean_jump, jumps.jump_vol
+    k = jumps.k
+    w = _sign(is_call)
+    df = np.exp(-r * T)
+    kdf = K * df
+    m = lam * T
+    m_prime = m * (1.0 + k)
+    f0 = S * np.exp((r - lam * k) * T)  # forward under the compensated drift
+    var_diff = sigma * sigma * T
+    abs_tol = tol * (S + K)
+
+    acc = [np.zeros(shape) for _ in range({"price": 1, "delta_gamma": 3, "all": 5}[mode])]
+    p_prev: FloatArray | float = 0.0
+    with np.errstate(divide="ignore"):
+        ln_m = np.log(m)  # -inf where m == 0, so p_j = 0 for j >= 1 there
+    # Theta also differentiates the weights, λ (p_{j-1} - p_j): for Greeks the stopping bound
+    # is taken one term earlier and scaled by max(1, λ).
+    theta_needed = mode == "all"
+    tail_scale = max(1.0, lam) if theta_needed else 1.0
+    for j in range(max_terms):
+        p = np.exp(j * ln_m - m - gammaln(j + 1.0)) if j else np.exp(-m)
+        fj = f0 * math.exp(j * lnj) if j else f0
+        vj = np.sqrt(var_diff + j * dj * dj)
+        _accumulate_black(acc, p, p_prev, fj, K, vj, w, sigma, T, lam, r, k, j)
+        p_prev = p
+        if theta_needed and j == 0:
+            continue
+        tail = tail_scale * _merton_truncation(S, kdf, is_call, j - 1 if theta_needed else j, m, m_prime)
+        if (tail <= abs_tol).all():
+            break
+    else:
+        raise RuntimeError(
+            f"Merton series did not reach tolerance {tol} in {max_terms} terms (λT up to {float(m.max())})"
+        )
+
+    price = df * acc[0]
+    if mode == "price":
+        return (price,)
+    delta = df * acc[1] / S
+    gamma = df * acc[2] / (S * S)
+    if mode == "delta_gamma":
+        return delta, gamma
+    vega = df * acc[3]
+    dv_dt = df * acc[4]  # d/dT of the undiscounted sum, discounted
+    theta = -(-r * price + dv_dt)
+    rho = -T * price + df * T * acc[1]
+    return price, delta, gamma, vega, theta, rho
+
+
+def _accumulate_black(
+    acc: list[FloatArray],
+    p: FloatArray,
+    p_prev: FloatArray | float,
+    F: FloatArray,
+    K: FloatArray,
+    v: FloatArray,
+    w: FloatArray,
+    sigma: FloatArray,
+    T: FloatArray,
+    lam: float,
+    r: FloatArray,
+    k: float,
+    j: int,
+) -> None:
+    """Add term j of the Poisson series (undiscounted Black on forward F_j, total vol v_j)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1 = np.log(F / K) / v + 0.5 * v
+    d2 = d1 - v
+    zero = v == 0.0
+    n1 = ndtr(w * d1)
+    n2 = ndtr(w * d2)
+    if zero.any():
+        lim = _step(w * (F - K))
+        n1 = np.where(zero, lim, n1)
+        n2 = np.where(zero, lim, n2)
+    black = w * (F * n1 - K * n2)
+    acc[0] += p * black
+    if len(acc) == 1:
+        return
+    pdf = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+    if zero.any():
+        pdf = np.where(zero, np.where(F == K, _INV_SQRT_2PI, 0.0), pdf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_pdf_over_v = np.where(zero, 0.0, F * pdf / v)
+        # dv_j/dsigma = sigma T / v_j; for j = 0 that is sqrt(T), also when sigma = 0.
+        dv_dsigma = np.sqrt(T) if j == 0 else np.where(zero, 0.0, sigma * T / v)
+        dv_dT = np.where(zero, 0.0, 0.5 * sigma * sigma / v)
+    f_delta = w * n1 * F  # dBlack/dF * F
+    acc[1] += p * f_delta  # * df / S later
+    acc[2] += p * f_pdf_over_v  # * df / S^2 later
+    if len(acc) == 3:
+        return
+    acc[3] += p * F * pdf * dv_dsigma
+    # d/dT of p_j(λT) Black_j: λ (p_{j-1} - p_j) Black_j + p_j (dB/dF dF/dT + dB/dv dv/dT)
+    acc[4] += lam * (p_prev - p) * black + p * (f_delta * (r - lam * k) + F * pdf * dv_dT)
+
+
+def merton_price(
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    sigma: ArrayLike,
+    r: ArrayLike,
+    is_call: ArrayLike,
+    jumps: JumpParams,
+    *,
+    tol: float = 1e-12,
+    max_terms: int = 2_000,
+) -> FloatArray:
+    """Merton (1976) jump-diffusion price: a Poisson-weighted sum of Black prices.
+
+    ``V = e^{-rT} Σ_j p_j(λT) Black(F_j, K, sqrt(σ²T + j δ²))`` with
+    ``F_j = S e^{(r - λk)T} (1+k)^j`` (the forward given j jumps). ``sigma`` is the diffusion
+    volatility only. The series stops after the first term j for which the remaining Poisson
+    tail mass times a bound on every later Black value is at most ``tol * (S + K)`` for every
+    option (see :func:`_merton_truncation`): the truncation error is then provably below that
+    bound, whatever λT is. Zero intensity reduces exactly to Black-Scholes.
+    """
+    s, k, t, v, rr, c = _inputs(S, K, T, sigma, r, is_call)
+    return _merton_arrays(s, k, t, v, rr, c, jumps, "price", tol, max_terms)[0]
+
+
+def merton_greeks(
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    sigma: ArrayLike,
+    r: ArrayLike,
+    is_call: ArrayLike,
+    jumps: JumpParams,
+    *,
+    tol: float = 1e-12,
+    max_terms: int = 2_000,
+) -> OptionGreeks:
+    """Merton (1976) price and Greeks (same units as :func:`bs_greeks`; vega is d/d sigma of
+    the diffusion volatility). Greeks are the analytic term-by-term derivatives of the series,
+    including the derivative of the Poisson weights for theta."""
+    s, k, t, v, rr, c = _inputs(S, K, T, sigma, r, is_call)
+    return OptionGreeks(*_merton_arrays(s, k, t, v, rr, c, jumps, "all", tol, max_terms))
+
+
+def merton_delta_gamma(
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    sigma: ArrayLike,
+    r: ArrayLike,
+    is_call: ArrayLike,
+    jumps: JumpParams,
+    *,
+    tol: float = 1e-10,
+    max_terms: int = 2_000,
+) -> tuple[FloatArray, FloatArray]:
+    """Merton delta and gamma only: what a hedger needs per path and step, at a fraction of
+    the cost of :func:`merton_greeks`."""
+    s, k, t, v, rr, c = _inputs(S, K, T, sigma, r, is_call)
+    delta, gamma = _merton_arrays(s, k, t, v, rr, c, jumps, "delta_gamma", tol, max_terms)
+    return delta, gamma
+
+
+# ----------------------------------------------------------------------------- portfolio
+
+
+@dataclass(frozen=True)
+class OptionBook:
+    """Positions in European options on one underlying.
+
+    ``quantities`` are signed units of underlying per option series: negative = written
+    (sold) by the vault, positive = held. ``expiries`` are years to expiry from now.
+    """
+
+    strikes: FloatArray
+    expiries: FloatArray
+    is_call: NDArray[np.bool_]
+    quantities: FloatArray
+
+    def __post_init__(self) -> None:
+        # Own copies, frozen below: the caller's arrays are neither aliased nor made read-only.
+        arrays: dict[str, np.ndarray] = {
+            "strikes": np.array(_as_array("strikes", self.strikes), ndmin=1),
+            "expiries": np.array(_as_array("expiries", self.expiries), ndmin=1),
+            "is_call": np.array(_as_bool("is_call", self.is_call), ndmin=1),
+            "quantities": np.array(_as_array("quantities", self.quantities), ndmin=1),
+        }
+        n = arrays["strikes"].shape
+        for name, arr in arrays.items():
+            if arr.ndim != 1 or arr.shape != n:
+                raise ValueError(f"{name} has shape {arr.shape}; every book array must have shape {n}")
+        _check("strikes", arrays["strikes"], "positive")
+        _check("expiries", arrays["expiries"], "non-negative")
+        _check("quantities", arrays["quantities"], "finite")
+        for name, arr in arrays.items():
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    def __len__(self) -> int:
+        return int(self.strikes.shape[0])
+
+    def aged(self, years: float) -> OptionBook:
+        """The same book ``years`` later (expiries shortened, floored at 0)."""
+        return OptionBook(self.strikes, np.maximum(self.expiries - years, 0.0), self.is_call, self.quantities)
+
+
+@dataclass(frozen=True)
+class BookGreeks:
+    """Net sensitivities of an option book plus a spot hedge, in base and in USD (quote) units.
+
+    Fields are floats for one spot, arrays when priced on an array of spots (e.g. paths).
+    ``option_delta`` excludes the hedge; ``net_delta = option_delta + hedge_base``.
+    ``gamma`` is d(net delta)/dS in base per USD; ``gamma_usd`` is the change of net
+    delta-in-USD for a 1 % spot move (``gamma S² / 100``). ``vega_usd`` per 1.00 vol,
+    ``theta_usd`` per year, ``rho_usd`` per 1.00 rate. ``value_usd`` is the signed mark of the
+    options (written options count negative). ``tau_years`` is the |gamma|-weighted mean time
+    to expiry (what a band policy discounts with).
+    """
+
+    spot: float | FloatArray
+    option_delta: float | FloatArray
+    hedge_base: float | FloatArray
+    gamma: float | FloatArray
+    vega_usd: float | FloatArray
+    theta_usd: float | FloatArray
+    rho_usd: float | FloatArray
+    value_usd: float | FloatArray
+    tau_years: float | FloatArray
+
+    @property
+    def net_delta(self) -> float | FloatArray:
+        """Net delta in base units (options + hedge)."""
+        return self.option_delta + self.hedge_base
+
+    @property
+    def net_delta_usd(self) -> float | FloatArray:
+        return self.net_delta * self.spot
+
+    @property
+    def gamma_usd(self) -> float | FloatArray:
+        return self.gamma * self.spot * self.spot / 100.0
+
+    @property
+    def theta_usd_per_day(self) -> float | FloatArray:
+        return self.theta_usd / DAYS_PER_YEAR
+
+
+def book_greeks(
+    spot: ArrayLike,
+    book: OptionBook,
+    sigma: ArrayLike,
+    r: float,
+    hedge_base: ArrayLike = 0.0,
+    jumps: JumpParams | None = None,
+) -> BookGreeks:
+    """Aggregate a book's Greeks at one spot or at an array of spots (one per path).
+
+    ``sigma`` is one volatility for the book or one per option series (a smile); with
+    ``jumps`` the Merton model prices the book (sigma is then the diffusion volatility).
+    Summation is over the option axis; ``spot`` and ``hedge_base`` broadcast together.
+    """
+    s = _as_array("spot", spot)
+    h = _as_array("hedge_base", hedge_base)
+    _broadcast_shape(spot=s, hedge_base=h)
+    _check("hedge_base", h, "finite")
+    sig = _as_array("sigma", sigma)
+    if sig.ndim > 1 or (sig.ndim == 1 and sig.shape[0] != len(book)):
+        raise ValueError(f"sigma has shape {sig.shape}; give one volatility or one per option ({len(book)})")
+    s_col = s[..., None]
+    args = (s_col, book.strikes, book.expiries, sig, r, book.is_call)
+    g = merton_greeks(*args, jumps) if jumps is not None else bs_greeks(*args)
+    q = book.quantities
+
+    def total(a: FloatArray) -> float | FloatArray:
+        out = (a * q).sum(axis=-1)
+        return float(out) if out.ndim == 0 else out
+
+    abs_gamma = np.abs(g.gamma * q)
+    weight = abs_gamma.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = np.where(
+            weight > 0.0,
+            (abs_gamma * book.expiries).sum(axis=-1) / weight,
+            float(book.expiries.min()) if len(book) else 0.0,
+        )
+    hedge = np.broadcast_to(h, s.shape)
+    return BookGreeks(
+        spot=float(s) if s.ndim == 0 else s,
+        option_delta=total(g.delta),
+        hedge_base=float(hedge) if hedge.ndim == 0 else np.array(hedge),
+        gamma=total(g.gamma),
+        vega_usd=total(g.vega),
+        theta_usd=total(g.theta),
+        rho_usd=total(g.rho),
+        value_usd=total(g.price),
+        tau_years=float(tau) if np.ndim(tau) == 0 else tau,
+    )
