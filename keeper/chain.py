@@ -428,3 +428,65 @@ def reconcile(rpc: RpcClient, journal: Journal, sender: str, confirmations: int 
                 log.info("rebroadcast refused", extra={"hash": best.hash, "error": _short(exc)})
                 counts["still_pending"] += 1
     return ReconcileReport(**counts)
+
+
+# ---------------------------------------------------------------------------- the vault
+
+
+@dataclass
+class VaultClient:
+    """Reads the vault's snapshot in one call and builds its rebalance transaction."""
+
+    rpc: RpcClient
+    vault: str
+    lens: str
+    adapter: str | None = None
+
+    def __post_init__(self) -> None:
+        from keeper.abi import load_abi
+
+        w3 = Web3()
+        self._lens = w3.eth.contract(abi=load_abi("VaultLens"))
+        self._vault = w3.eth.contract(abi=load_abi("HedgeVault"))
+        self._adapter = w3.eth.contract(abi=load_abi("UniswapV2Adapter"))
+        self._snapshot_abi = next(f for f in load_abi("VaultLens") if f.get("name") == "riskSnapshot")["outputs"][0]
+
+    def snapshot_raw(self) -> dict[str, Any]:
+        from keeper.snapshot import as_dict
+
+        call = self._lens.functions.riskSnapshot(Web3.to_checksum_address(self.vault))
+        data = call._encode_transaction_data()
+        lens = Web3.to_checksum_address(self.lens)
+        raw = self.rpc.call(lambda w3: w3.eth.call({"to": lens, "data": data}, "latest"))
+        from eth_abi import decode as abi_decode
+
+        (decoded,) = abi_decode([_abi_type(self._snapshot_abi)], raw)
+        return as_dict(self._snapshot_abi["components"], decoded)
+
+    def expected_quote(self, buy_base: bool, size_wad: int) -> int:
+        """What the pool would take (buy) or give (sell) for `size_wad` base right now."""
+        fn = "quoteInForBaseOut" if buy_base else "quoteOutForBaseIn"
+        adapter = Web3.to_checksum_address(self.adapter or "")
+        data = self._adapter.encode_abi(fn, [size_wad])
+        raw = self.rpc.call(lambda w3: w3.eth.call({"to": adapter, "data": data}, "latest"))
+        return int.from_bytes(raw[-32:], "big")
+
+    def rebalance_data(self, target_wad: int, limit_quote: int, deadline: int, expected_nonce: int) -> str:
+        return self._vault.encode_abi("rebalance", [target_wad, limit_quote, deadline, expected_nonce])
+
+    def update_margin_data(self) -> str:
+        return self._vault.encode_abi("updateMarginState", [])
+
+
+def keeper_limit(expected_quote: int, buy_base: bool, tolerance_bps: int) -> int:
+    """The keeper's own bound, tighter than the contract's: the pool's current quote plus a
+    small tolerance. A sandwich that moves the price more than that makes the trade revert."""
+    if buy_base:
+        return expected_quote * (10_000 + tolerance_bps) // 10_000 + 1
+    return expected_quote * (10_000 - tolerance_bps) // 10_000
+
+
+def _abi_type(spec: dict) -> str:
+    if spec["type"].startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in spec["components"]) + ")" + spec["type"][5:]
+    return spec["type"]

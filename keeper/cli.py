@@ -8,6 +8,8 @@ from __future__ import annotations
 import click
 
 from keeper import __version__
+from keeper.cli_backtest import backtest
+from keeper.cli_keeper import keeper
 from keeper.cli_local import demo, deploy, market
 
 
@@ -17,7 +19,7 @@ def cli() -> None:
     """Hedging vault: deploy a local market, run the keeper, backtest hedge policies."""
 
 
-for command in (demo, deploy, market):
+for command in (demo, deploy, market, keeper, backtest):
     cli.add_command(command)
 
 

@@ -1,0 +1,243 @@
+"""The keeper loop: scheduled and new-block ticks, never overlapping, per vault:
+snapshot -> Greeks -> policy -> contract cross-check -> simulate -> send -> journal.
+
+Faults (RPC down, oracle stale, simulation reverted, fee cap, no gas money, journal unwritable)
+are logged, exported as metrics and backed off; nothing is sent on data that was not verified,
+and the next good tick recovers. SIGTERM finishes the in-flight tick; a transaction still
+waiting for its receipt stays in the journal and is reconciled on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from keeper import deployments
+from keeper.chain import (
+    GWEI, ChainUnavailable, FeeCapExceeded, FeePolicy, InsufficientGasFunds, RpcClient, SendPolicy, Signer,
+    SimulationFailed, TxSender, VaultClient, keeper_limit, reconcile,
+)
+from keeper.config import ConfigError, KeeperConfig, VaultConfig
+from keeper.greeks import JumpParams
+from keeper.journal import Journal, JournalError
+from keeper.metrics import HealthServer, Metrics
+from keeper.policy import AdaptiveBand, FixedBand, PolicyState, TimeInterval, WhalleyWilmott
+from keeper.snapshot import Snapshot, parse
+from keeper.tick import TickContext, TickDecision, decide
+
+log = logging.getLogger("keeper")
+
+POLICY_CLASSES = {"fixed_band": FixedBand, "interval": TimeInterval, "whalley_wilmott": WhalleyWilmott,
+                  "adaptive": AdaptiveBand}
+MAX_BACKOFF_S = 300.0
+
+
+def build_policy(v: VaultConfig) -> Any:
+    if v.policy == "contract":
+        return None
+    try:
+        return POLICY_CLASSES[v.policy](**v.policy_params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"vault {v.name}: policy_params for {v.policy}: {exc}") from None
+
+
+def build_signer(cfg: KeeperConfig) -> Signer:
+    try:
+        if cfg.key.keystore is not None:
+            return Signer.from_keystore(cfg.key.keystore, cfg.key.password_env or "")
+        return Signer.from_env(cfg.key.env or "HV_KEEPER_KEY")
+    except ValueError as exc:
+        raise ConfigError(f"keeper.key: {exc}") from None
+
+
+@dataclass
+class VaultRunner:
+    """One vault's tick, with its own policy memory and back-off."""
+
+    cfg: VaultConfig
+    client: VaultClient
+    ctx: TickContext
+    state: PolicyState = field(default_factory=PolicyState)
+    failures: int = 0
+    next_allowed: float = 0.0
+    last: TickDecision | None = None
+    last_snapshot: Snapshot | None = None
+
+
+class KeeperService:
+    def __init__(self, cfg: KeeperConfig, dry_run: bool | None = None) -> None:
+        self.cfg = cfg
+        self.dry_run = cfg.dry_run if dry_run is None else dry_run
+        self.metrics = Metrics()
+        self.journal = Journal(cfg.journal)
+        chain_ids = set()
+        self.runners: list[VaultRunner] = []
+        loaded = [(v, deployments.load(v.deployment)) for v in cfg.vaults]
+        for _, d in loaded:
+            chain_ids.add(d.chain_id)
+        if len(chain_ids) != 1:
+            raise ConfigError(f"vault: all vaults must be on one chain, got chain ids {sorted(chain_ids)}")
+        expected = cfg.chain_id or chain_ids.pop()
+        self.rpc = RpcClient(cfg.rpc_urls, timeout_seconds=cfg.rpc_timeout_seconds, expected_chain_id=expected,
+                             on_error=lambda url, exc: self.metrics.rpc_errors.labels(url).inc())
+        self.signer = build_signer(cfg)
+        self.sender = TxSender(self.rpc, self.signer, self.journal, SendPolicy(
+            fees=FeePolicy(max_fee_cap=int(cfg.max_fee_gwei * GWEI), priority_percentile=cfg.priority_percentile),
+            confirmations=cfg.confirmations, bump_after_seconds=cfg.bump_after_seconds,
+            receipt_timeout_seconds=cfg.receipt_timeout_seconds,
+        ))
+        for v, d in loaded:
+            jumps = JumpParams(v.merton["intensity"], v.merton["mean_jump"], v.merton["jump_vol"]) if v.model == "merton" else None
+            client = VaultClient(self.rpc, d.address("vault"), d.address("vault_lens"), d.address("swap_adapter"))
+            self.runners.append(VaultRunner(v, client, TickContext(policy=build_policy(v), jumps=jumps)))
+        self._tick_lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self._scheduler: BackgroundScheduler | None = None
+        self._health: HealthServer | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def startup(self) -> None:
+        """Reconcile the journal with the chain before anything new is sent."""
+        report = reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)
+        log.info("journal reconciled", extra={"report": report.__dict__, "keeper": self.signer.address})
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        signal.signal(signal.SIGINT, lambda *_: self.stop())
+        self.startup()
+        self._health = HealthServer(self.metrics, self.cfg.metrics_host, self.cfg.metrics_port,
+                                    self.cfg.health_max_age_seconds).start()
+        self._scheduler = BackgroundScheduler()
+        self._scheduler.add_job(self.tick_all, "interval", seconds=self.cfg.tick_seconds, id="tick",
+                                max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=datetime.now())
+        self._scheduler.start()
+        log.info("keeper running", extra={"vaults": [r.cfg.name for r in self.runners], "dry_run": self.dry_run,
+                                          "metrics_port": self._health.port})
+        last_block = None
+        while not self.stop_event.is_set():
+            if self.cfg.new_block_trigger:
+                try:
+                    block = self.rpc.call(lambda w3: w3.eth.block_number)
+                    if last_block is not None and block != last_block:
+                        self._scheduler.modify_job("tick", next_run_time=datetime.now())
+                    last_block = block
+                except ChainUnavailable:
+                    pass
+            self.stop_event.wait(min(1.0, self.cfg.tick_seconds))
+        self._scheduler.shutdown(wait=True)  # the in-flight tick finishes (or journals) first
+        self._health.stop()
+        self.journal.close()
+        log.info("keeper stopped")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.sender.stop_requested.set()
+
+    # ------------------------------------------------------------------ ticks
+
+    def tick_all(self) -> list[TickDecision | None]:
+        if not self._tick_lock.acquire(blocking=False):
+            return []  # a tick is running: never overlap
+        try:
+            return [self.tick(r) for r in self.runners]
+        finally:
+            self._tick_lock.release()
+
+    def tick(self, r: VaultRunner) -> TickDecision | None:
+        name = r.cfg.name
+        if time.monotonic() < r.next_allowed or self.stop_event.is_set():
+            return None
+        try:
+            snap = parse(r.client.snapshot_raw())
+            gas_price = self.rpc.call(lambda w3: w3.eth.gas_price)
+            ctx = TickContext(r.ctx.policy, r.ctx.jumps, gas_price_gwei=gas_price / GWEI)
+            decision, r.state = decide(snap, ctx, r.state)
+            r.last, r.last_snapshot = decision, snap
+            self._export(name, snap)
+            tick_id = self.journal.record_tick(name, snap.block, _observation(snap), "rebalance" if decision.action else "hold",
+                                               decision.reason)
+            log.info("tick", extra={"vault": name, "block": snap.block, **decision.summary()})
+            if snap.below_maintenance:
+                self._send(r, tick_id, r.client.update_margin_data(), "enter emergency mode")
+            elif decision.action:
+                self._rebalance(r, snap, decision, tick_id)
+            self._ok(r, "rebalance" if decision.action else "hold")
+            return decision
+        except SimulationFailed as exc:
+            self.metrics.failed_simulations.labels(name, exc.reason.split("(")[0]).inc()
+            self._fail(r, "simulation_failed", exc)
+        except ChainUnavailable as exc:
+            self._fail(r, "rpc_unavailable", exc)
+        except (FeeCapExceeded, InsufficientGasFunds) as exc:
+            self._fail(r, type(exc).__name__, exc)
+        except JournalError as exc:
+            self._fail(r, "journal_error", exc)
+        except Exception as exc:  # garbage from a node, a bug: never crash the loop, never send
+            log.exception("tick failed", extra={"vault": name})
+            self._fail(r, "error", exc)
+        return None
+
+    def _rebalance(self, r: VaultRunner, snap: Snapshot, decision: TickDecision, tick_id: int) -> None:
+        a = decision.action
+        assert a is not None
+        expected = r.client.expected_quote(a.buy_base, a.size_base_wad)
+        limit = keeper_limit(expected, a.buy_base, tolerance_bps=20)
+        deadline = snap.timestamp + 300
+        data = r.client.rebalance_data(a.target_base_wad, limit, deadline, a.expected_nonce)
+        if self.dry_run:
+            gas = self.sender.simulate(r.client.vault, data)
+            log.info("dry run: simulation passed, nothing sent", extra={"vault": r.cfg.name, "gas_limit": gas})
+            return
+        result = self._send(r, tick_id, data, a.reason, hedge_nonce=a.expected_nonce)
+        if result is not None and result.status == "confirmed":
+            r.state = r.state.after_rebalance(float(snap.timestamp))
+            self.metrics.hedges.labels(r.cfg.name).inc()
+
+    def _send(self, r: VaultRunner, tick_id: int, data: str, note: str, hedge_nonce: int | None = None) -> Any:
+        if self.dry_run:
+            self.sender.simulate(r.client.vault, data)
+            return None
+        result = self.sender.send(to=r.client.vault, data=data, vault=r.cfg.name, tick_id=tick_id,
+                                  hedge_nonce=hedge_nonce, note=note)
+        if result.gas_used and result.effective_gas_price:
+            self.metrics.gas_spent.labels(r.cfg.name).inc(result.gas_used * result.effective_gas_price)
+        if result.seconds_to_inclusion is not None:
+            self.metrics.inclusion.labels(r.cfg.name).observe(result.seconds_to_inclusion)
+        log.info("transaction", extra={"vault": r.cfg.name, "hash": result.tx_hash, "status": result.status,
+                                       "gas_used": result.gas_used, "replacements": result.replacements})
+        return result
+
+    def _export(self, name: str, snap: Snapshot) -> None:
+        m = self.metrics
+        m.net_delta.labels(name).set(snap.net_delta)
+        m.band.labels(name).set(snap.band)
+        m.oracle_age.labels(name).set(snap.price_age_s)
+        m.margin_ratio.labels(name).set(snap.margin_ratio_bps if snap.margin_ratio_bps is not None else float("inf"))
+
+    def _ok(self, r: VaultRunner, outcome: str) -> None:
+        r.failures, r.next_allowed = 0, 0.0
+        self.metrics.ticks.labels(r.cfg.name, outcome).inc()
+        self.metrics.good_tick()
+
+    def _fail(self, r: VaultRunner, outcome: str, exc: Exception) -> None:
+        r.failures += 1
+        backoff = min(self.cfg.tick_seconds * 2 ** (r.failures - 1), MAX_BACKOFF_S)
+        r.next_allowed = time.monotonic() + backoff
+        self.metrics.ticks.labels(r.cfg.name, outcome).inc()
+        log.warning("tick failed; nothing sent", extra={"vault": r.cfg.name, "outcome": outcome, "error": str(exc),
+                                                        "backoff_s": backoff})
+
+
+def _observation(s: Snapshot) -> dict[str, Any]:
+    return {"block": s.block, "spot": s.spot, "vol": s.vol, "dex_spot": s.dex_spot, "net_delta": s.net_delta,
+            "base": s.base_balance, "nav_usd": s.nav_usd, "margin_ratio_bps": s.margin_ratio_bps,
+            "hedge_nonce": s.hedge_nonce, "emergency": s.emergency, "oracle_ok": s.oracle_ok,
+            "price_age_s": s.price_age_s, "series": len(s.series), "chain_check": s.check.reason}
