@@ -81,6 +81,7 @@ case "$cmd" in
   demo) setup; exec "$VENV/bin/hv" demo "$@" ;;
   test) setup; exec bash scripts/toolchain/test.sh "$@" ;;
   bench) setup; exec bash scripts/toolchain/bench.sh "$@" ;;
+  slither) setup; exec bash scripts/toolchain/slither.sh "$@" ;;
   hv) setup; exec "$VENV/bin/hv" "$@" ;;
   help|-h|--help) sed -n '2,12p' "$ROOT/dev" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try: ./dev help)" ;;
