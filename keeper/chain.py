@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound
+from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from keeper.errors import decode_revert
 from keeper.journal import Journal, TxRecord
@@ -63,8 +63,9 @@ class WrongChain(RuntimeError):
 
 # ---------------------------------------------------------------------------- RPC
 
-# Exceptions that are the node's answer, not its failure: re-raised, no failover.
-ANSWERS = (ContractLogicError, TransactionNotFound, BlockNotFound, SimulationFailed)
+# Exceptions that are the node's answer, not its failure: re-raised, no failover. A JSON-RPC
+# error object ("nonce too low", "already known") is an answer too: another node would say the same.
+ANSWERS = (ContractLogicError, TransactionNotFound, BlockNotFound, SimulationFailed, Web3RPCError)
 
 
 @dataclass
@@ -422,11 +423,15 @@ def reconcile(rpc: RpcClient, journal: Journal, sender: str, confirmations: int 
                 rpc.call(lambda w3: w3.eth.send_raw_transaction(best.raw))
                 journal.set_status(best.hash, "sent")
                 counts["rebroadcast"] += 1
-            except ChainUnavailable:
-                raise
-            except Exception as exc:  # "already known" and friends: it is pending
-                log.info("rebroadcast refused", extra={"hash": best.hash, "error": _short(exc)})
-                counts["still_pending"] += 1
+            except Web3RPCError as exc:
+                now_latest = rpc.call(lambda w3: w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "latest"))
+                if nonce < now_latest:  # used meanwhile by something else
+                    for tx in txs:
+                        journal.set_status(tx.hash, "dropped", note="nonce used by another transaction")
+                    counts["dropped"] += 1
+                else:  # "already known" and friends: it is pending
+                    log.info("rebroadcast refused", extra={"hash": best.hash, "error": _short(exc)})
+                    counts["still_pending"] += 1
     return ReconcileReport(**counts)
 
 

@@ -121,7 +121,7 @@ def test_nonce_taken_by_another_process_marks_the_journal_entry_dropped(make_sen
     other = Account.from_key(ANVIL_KEYS[1]).sign_transaction(
         {"to": keeper_key.address, "value": 0, "gas": 21000, "maxFeePerGas": 4 * GWEI,
          "maxPriorityFeePerGas": GWEI, "nonce": nonce, "chainId": 31337, "type": 2})
-    w3.eth.send_raw_transaction(other.raw_transaction)
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(other.raw_transaction))
     assert reconcile(sender.rpc, journal, keeper_key.address).dropped == 1
     assert journal.all_txs()[0].status == "dropped"
     assert sender.next_nonce() == nonce + 1
