@@ -191,6 +191,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         Valuation memory v = _valuation(spotWad, volWad);
         uint256 max = _maxWithdraw(owner, v);
         if (assets > max) revert WithdrawExceedsMax(assets, max);
+        if (assets == 0) revert ZeroAmount();
         shares = _toShares(assets, v.navQuote, Math.Rounding.Ceil);
         _withdraw(_msgSender(), receiver, owner, assets, shares);
     }
