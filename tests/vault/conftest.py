@@ -183,8 +183,8 @@ def _render(arg: Any) -> str:
         arg = arg.address
     if isinstance(arg, bool):
         return str(arg)
-    if isinstance(arg, bytes):
-        return re.escape(str(arg))
+    if isinstance(arg, bytes):  # brownie's HexString is bytes too: render the raw bytes
+        return re.escape(str(bytes(arg)))
     if isinstance(arg, str) and arg.startswith("0x") and len(arg) == 42:
         return re.escape(arg.lower())  # addresses come out lower-case
     if isinstance(arg, str) and arg.startswith("0x") and len(arg) == 66:
