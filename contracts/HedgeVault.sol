@@ -368,16 +368,17 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
             MarginLib.hedgeTarget(baseWad, holdersDeltaWad, _riskParams.maxTradeBaseWad);
         if (c.sizeBaseWad == 0) return c;
         uint256 absNet = MarginLib.abs(int256(baseWad) - holdersDeltaWad);
+        // Inside the band nothing is due, in emergency too: else anyone could collect the emergency
+        // bounty again every block for a dust trade, as the book's delta drifts with time.
+        if (absNet <= hp.deltaBandWad) return c;
         if (hs.emergency) {
             c.reason = Reason.Emergency;
         } else if (absNet > hp.hardBandWad) {
             c.reason = Reason.OutsideHardBand;
-        } else if (absNet > hp.deltaBandWad) {
+        } else {
             c.reason = block.timestamp >= uint256(hs.lastRebalanceAt) + hp.minRebalanceIntervalSeconds
                 ? Reason.OutsideBand
                 : Reason.IntervalNotElapsed;
-        } else {
-            return c;
         }
         c.needed = c.reason != Reason.IntervalNotElapsed;
         c.limitQuote = _slippageBound(c.sizeBaseWad, spotWad, hp.maxSlippageBps, c.buyBase);
