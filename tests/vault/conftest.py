@@ -155,6 +155,11 @@ def weth(hv):
 
 
 @pytest.fixture(scope="module")
+def adapter(hv):
+    return hv.adapter
+
+
+@pytest.fixture(scope="module")
 def lens(hv):
     return hv.lens
 
