@@ -133,6 +133,10 @@ interface IHedgeVault {
     ///         base at the oracle price. Market only.
     function payout(address to, uint256 quoteAmount) external;
 
+    /// @notice Trade base toward `targetBaseWad` (keeper role) if `rebalanceCheck` says a trade is due;
+    ///         `limitQuote` (0: none) can only tighten the contract's own slippage bound. In emergency
+    ///         anyone may call for the bounty: the trade is then the contract's own target, and
+    ///         `targetBaseWad` must be within `deltaBandWad` of it.
     function rebalance(uint256 targetBaseWad, uint256 limitQuote, uint256 deadline, uint256 expectedNonce) external;
 
     function rebalanceCheck() external view returns (RebalanceCheck memory);
