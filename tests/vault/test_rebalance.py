@@ -294,10 +294,17 @@ def test_in_emergency_anyone_rebalances_to_the_contracts_target_for_the_bounty(h
     assert hv.weth.balanceOf(vault) == MAX_TRADE
 
 
-def test_in_emergency_only_the_contracts_target_is_accepted(hv, vault, emergency, attacker, keeper):
-    for who, target in ((attacker, 4 * WAD), (keeper, 6 * WAD), (attacker, 0)):
+def test_in_emergency_a_target_off_the_contracts_by_more_than_the_band_reverts(hv, vault, emergency, attacker, keeper):
+    for who, target in ((attacker, MAX_TRADE - BAND - 1), (keeper, MAX_TRADE + BAND + 1), (attacker, 0)):
         with reverts_with("EmergencyTargetMismatch", target, MAX_TRADE):
             vault.rebalance(target, 0, chain.time() + 600, 0, {"from": who})
+
+
+def test_in_emergency_the_trade_is_the_contracts_own_target(hv, vault, emergency, attacker):
+    """The caller's target only pins the trade: one within the band executes at the contract's."""
+    tx = vault.rebalance(MAX_TRADE - BAND, 0, chain.time() + 600, 0, {"from": attacker})
+    assert tx.events["Rebalanced"]["baseChangeWad"] == MAX_TRADE
+    assert hv.weth.balanceOf(vault) == MAX_TRADE
 
 
 def test_in_emergency_anyone_may_perform_upkeep(hv, vault, emergency, attacker):
