@@ -112,7 +112,7 @@ class LocalNode:
             cmd = [
                 find_executable("ganache"), "--server.host", LOOPBACK, "--server.port", str(self.port),
                 "--chain.hardfork", "shanghai", "--wallet.mnemonic", DEV_MNEMONIC,
-                "--wallet.totalAccounts", "10", "--logging.quiet",
+                "--wallet.totalAccounts", "10", "--wallet.defaultBalance", "100000", "--logging.quiet",
             ]
             if self.chain_id is not None:
                 cmd += ["--chain.chainId", str(self.chain_id)]

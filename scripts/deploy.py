@@ -4,8 +4,10 @@
     HV_RPC_URL=http://127.0.0.1:8545 HV_DEPLOYER_KEY=0x... brownie run scripts/deploy.py --network hv-rpc
 
 Environment: HV_DEPLOYMENT_NAME (record name, default: the brownie network id), HV_DEPLOYMENTS
-(explicit record path), HV_PRICE_USD, HV_IMPLIED_VOL, HV_POOL_WETH (market parameters), and on
-live networks HV_DEPLOYER_KEY (the deployer's private key; never put it in a file).
+(explicit record path), HV_PRICE_USD, HV_IMPLIED_VOL, HV_POOL_WETH (market parameters),
+HV_GOVERNOR, HV_GUARDIAN, HV_KEEPER, HV_LISTER (role holders; default the deployer),
+HV_TIMELOCK_DELAY (seconds), and on live networks HV_DEPLOYER_KEY (the deployer's private key;
+never put it in a file).
 Re-running on the same chain reuses every contract whose code is still there and says so.
 """
 
@@ -20,6 +22,7 @@ from brownie import accounts, network
 
 from scripts.lib.deployment import DeploymentRecord
 from scripts.lib.market import MarketParams, deploy_market, feed_price_usd, pool_price_usd
+from scripts.lib.vault import Roles, VaultParams, deploy_vault
 
 
 def _fail(message: str) -> None:
@@ -66,7 +69,7 @@ def main() -> DeploymentRecord:
     record.params["deployer"] = deployer.address
 
     deploy_market(record, deployer, params)
-    # Later steps (vault, option market, adapters, governance) append here.
+    deploy_vault(record, deployer, Roles.from_env(deployer.address), VaultParams())
 
     record.save()
     _report(record)

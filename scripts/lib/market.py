@@ -24,7 +24,7 @@ ZERO = "0x0000000000000000000000000000000000000000"
 class MarketParams:
     price_usd: Decimal = Decimal(3000)
     implied_vol: Decimal = Decimal("0.8")
-    pool_weth: Decimal = Decimal(200)
+    pool_weth: Decimal = Decimal(1000)
 
     def as_record(self) -> dict[str, Any]:
         return {

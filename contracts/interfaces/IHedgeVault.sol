@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IOptionMarket} from "./IOptionMarket.sol";
+import {ISwapAdapter} from "./ISwapAdapter.sol";
+
+/// @title IHedgeVault
+/// @notice ERC-4626 vault over the quote token (USDC) that writes the OptionMarket's options
+///         and delta-hedges them with the base token (WETH) through an ISwapAdapter.
+///         NAV = quote + base * oracle - mark of open written options - payoff owed on settled
+///         series. Every rebalance is verified on chain: fresh oracle, DEX within a deviation
+///         bound, contract-computed slippage floor, size cap, interval, |delta| not growing past
+///         the band, and the hedge nonce.
+interface IHedgeVault {
+    /// @notice Why a rebalance is (or is not) needed; also the `reason` in `Rebalanced`.
+    enum Reason {
+        None,
+        OutsideBand,
+        OutsideHardBand,
+        Emergency,
+        IntervalNotElapsed,
+        OracleInvalid,
+        Paused
+    }
+
+    /// @dev One storage slot: read once per rebalance.
+    struct HedgeParams {
+        uint96 deltaBandWad; // |net delta| (base units) above which a hedge is due
+        uint96 hardBandWad; // above this, the minimum interval is waived
+        uint32 minRebalanceIntervalSeconds;
+        uint16 maxSlippageBps; // contract floor: execution within this of the oracle price
+        uint16 maxOracleDeviationBps; // DEX spot must be within this of the oracle
+    }
+
+    /// @dev One storage slot.
+    struct RiskParams {
+        uint16 initialMarginBps; // worst-case equity needed for writes and withdrawals, of notional
+        uint16 maintenanceMarginBps; // below this: emergency mode (the liquidation threshold)
+        uint16 recoveryMarginBps; // emergency ends only above this (hysteresis)
+        uint16 stressBps; // scenario spots: oracle * (1 +- stress)
+        uint96 maxTradeBaseWad; // per-rebalance trade cap
+        uint96 maxResidualDeltaWad; // unhedgeable (put-heavy) delta a write may leave
+    }
+
+    struct OracleParams {
+        uint32 priceHeartbeatSeconds;
+        uint32 volHeartbeatSeconds;
+        uint32 sequencerGraceSeconds;
+        uint96 minPriceWad;
+        uint96 maxPriceWad;
+        uint64 minVolWad;
+        uint64 maxVolWad;
+    }
+
+    struct HedgeState {
+        uint64 nonce;
+        uint40 lastRebalanceAt;
+        bool emergency;
+    }
+
+    /// @notice The vault valued at the oracle: NAV, the worst equity over the stress scenarios,
+    ///         the written notional's value and the option holders' delta.
+    struct Valuation {
+        uint256 navQuote;
+        int256 worstEquityWad;
+        uint256 notionalValueWad;
+        int256 holdersDeltaWad;
+    }
+
+    struct RebalanceCheck {
+        bool needed;
+        Reason reason;
+        uint256 targetBaseWad; // where the trade ends (the full-hedge target, capped by trade size)
+        uint256 sizeBaseWad;
+        uint256 limitQuote; // contract bound: max quote in (buy) or min quote out (sell)
+        bool buyBase;
+    }
+
+    error DepositCapExceeded(uint256 assets, uint256 cap);
+    error WithdrawExceedsMax(uint256 assets, uint256 max);
+    error MarginInsufficient(int256 worstEquityWad, uint256 requiredWad);
+    error ResidualDeltaTooLarge(uint256 residualWad, uint256 maxWad);
+    error EmergencyMode();
+    error NotInEmergency();
+    error RebalanceNotNeeded(Reason reason);
+    error StaleNonce(uint256 expected, uint256 actual);
+    error DeadlinePassed(uint256 deadline, uint256 timestamp);
+    error DexPriceDeviation(uint256 dexSpotWad, uint256 oracleSpotWad, uint256 maxDeviationBps);
+    error TradeTooLarge(uint256 sizeWad, uint256 maxWad);
+    error SlippageExceeded(uint256 quoteAmount, uint256 limit);
+    error DeltaIncreased(int256 preDeltaWad, int256 postDeltaWad, uint256 bandWad);
+    error EmergencyTargetMismatch(uint256 targetBaseWad, uint256 requiredWad);
+    error SwapShortfall(uint256 received, uint256 expected);
+    error InsufficientFunds(uint256 needed, uint256 available);
+    error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
+    error OnlyMarket(address caller);
+    error Unauthorized(address caller);
+    error ZeroAmount();
+
+    event Rebalanced(
+        uint256 indexed nonce,
+        address indexed caller,
+        Reason reason,
+        int256 preDeltaWad,
+        int256 postDeltaWad,
+        uint256 spotWad,
+        int256 baseChangeWad,
+        int256 quoteChange,
+        uint256 bounty
+    );
+    event EmergencyEntered(int256 worstEquityWad, uint256 maintenanceWad);
+    event EmergencyExited(int256 worstEquityWad, uint256 recoveryWad);
+    event PaidOut(address indexed to, uint256 quoteAmount, uint256 baseAmountWad, uint256 spotWad);
+    event SetHedgeParams(HedgeParams oldParams, HedgeParams newParams);
+    event SetRiskParams(RiskParams oldParams, RiskParams newParams);
+    event SetOracleParams(OracleParams oldParams, OracleParams newParams);
+    event SetDepositCap(uint256 oldCap, uint256 newCap);
+    event SetEmergencyBounty(uint256 oldBounty, uint256 newBounty);
+
+    /// @notice Oracle spot (quote per base) and implied vol, both WAD; reverts if either feed
+    ///         fails its checks (stale, non-positive, incomplete, out of bounds, sequencer).
+    function oraclePrices() external view returns (uint256 spotWad, uint256 volWad);
+
+    function priceFeed() external view returns (AggregatorV3Interface);
+
+    /// @notice Reverts unless the vault may carry its current book as written: not paused, not in
+    ///         emergency, worst-case equity above initial margin, residual delta within its limit.
+    function checkWrite() external view;
+
+    /// @notice Pay a redeeming option holder `quoteAmount` of value: quote first, any shortfall in
+    ///         base at the oracle price. Market only.
+    function payout(address to, uint256 quoteAmount) external;
+
+    /// @notice Trade base toward `targetBaseWad` (keeper role) if `rebalanceCheck` says a trade is due;
+    ///         `limitQuote` (0: none) can only tighten the contract's own slippage bound. In emergency
+    ///         anyone may call for the bounty: the trade is then the contract's own target, and
+    ///         `targetBaseWad` must be within `deltaBandWad` of it.
+    function rebalance(uint256 targetBaseWad, uint256 limitQuote, uint256 deadline, uint256 expectedNonce) external;
+
+    function rebalanceCheck() external view returns (RebalanceCheck memory);
+
+    /// @notice The full valuation at the oracle; reverts when the oracle fails its checks.
+    function valuation() external view returns (Valuation memory);
+
+    function hedgeParams() external view returns (HedgeParams memory);
+    function riskParams() external view returns (RiskParams memory);
+    function oracleParams() external view returns (OracleParams memory);
+    function hedgeState() external view returns (HedgeState memory);
+    function market() external view returns (IOptionMarket);
+    function adapter() external view returns (ISwapAdapter);
+    function baseToken() external view returns (IERC20);
+    function volFeed() external view returns (AggregatorV3Interface);
+
+    /// @notice Enter or leave emergency mode according to the current margin. Permissionless.
+    function updateMarginState() external returns (bool emergency);
+}

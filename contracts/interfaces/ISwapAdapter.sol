@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title ISwapAdapter
+/// @notice The only seam between the vault and a DEX. The vault sends the input tokens to
+///         `pool()` itself and then asks the adapter to swap; it never trusts the adapter's
+///         return values and measures what it received by balance.
+interface ISwapAdapter {
+    /// @notice Where the vault must transfer input tokens before calling a swap.
+    function pool() external view returns (address);
+
+    /// @notice Base token price in quote, 18 decimals, from the pool's current reserves.
+    function spotPriceWad() external view returns (uint256);
+
+    /// @notice Quote-token amount (token units) the pool needs to pay out `baseOut`.
+    function quoteInForBaseOut(uint256 baseOut) external view returns (uint256 quoteIn);
+
+    /// @notice Quote-token amount (token units) the pool pays for `baseIn`.
+    function quoteOutForBaseIn(uint256 baseIn) external view returns (uint256 quoteOut);
+
+    /// @notice Swap the quote tokens already sent to `pool()` for exactly `baseOut` base, to `to`.
+    function swapToBase(uint256 baseOut, address to) external;
+
+    /// @notice Swap the base tokens already sent to `pool()` for `quoteOut` quote, to `to`.
+    function swapToQuote(uint256 quoteOut, address to) external;
+}
