@@ -37,6 +37,13 @@ GWEI = 10**9
 MIN_BUMP_NUMERATOR, MIN_BUMP_DENOMINATOR = 1125, 1000  # +12.5%: geth's replacement rule
 
 
+def _failpoint(name: str) -> None:
+    """Crash here if HV_FAILPOINT names this point: how the crash-safety tests kill the keeper
+    between journalling and broadcasting, and between broadcasting and the receipt."""
+    if os.environ.get("HV_FAILPOINT") == name:
+        os._exit(86)
+
+
 class ChainUnavailable(RuntimeError):
     """No configured RPC URL answered."""
 
@@ -297,7 +304,9 @@ class TxSender:
             record = self._sign_and_journal(to=to, data=data, gas=gas, nonce=nonce, fees=fees, vault=vault,
                                             tick_id=tick_id, hedge_nonce=hedge_nonce, chain_id=chain_id, note=note)
             sent_at = time.monotonic()
+            _failpoint("after-journal")
             self.broadcast(record)
+            _failpoint("after-broadcast")
             if not wait:
                 return SendResult(record.hash, "pending", None, None, None, 0, None)
             return self._await(record, to=to, data=data, gas=gas, fees=fees, chain_id=chain_id, sent_at=sent_at)

@@ -105,8 +105,15 @@ class KeeperService:
     # ------------------------------------------------------------------ lifecycle
 
     def startup(self) -> None:
-        """Reconcile the journal with the chain before anything new is sent."""
+        """Reconcile the journal with the chain before anything new is sent: a rebroadcast
+        transaction is waited for (up to the receipt timeout) so no new decision races it."""
         report = reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)
+        deadline = time.monotonic() + self.cfg.receipt_timeout_seconds
+        while self.journal.open_txs(self.signer.address) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            again = reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)
+            report = type(report)(**{k: getattr(report, k) + getattr(again, k) for k in ("confirmed", "failed", "dropped")},
+                                  rebroadcast=report.rebroadcast, still_pending=again.still_pending + again.rebroadcast)
         log.info("journal reconciled", extra={"report": report.__dict__, "keeper": self.signer.address})
 
     def run(self) -> None:
@@ -156,6 +163,15 @@ class KeeperService:
         if time.monotonic() < r.next_allowed or self.stop_event.is_set():
             return None
         try:
+            if self.journal.open_txs(self.signer.address):
+                # An earlier transaction is still in flight (restart, or a receipt timeout): settle
+                # it first; deciding again now could race it.
+                reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)
+                pending = self.journal.open_txs(self.signer.address)
+                if pending:
+                    decision = TickDecision(None, f"waiting for pending transaction {pending[0].hash}")
+                    self._ok(r, "waiting")
+                    return decision
             snap = parse(r.client.snapshot_raw())
             gas_price = self.rpc.call(lambda w3: w3.eth.gas_price)
             ctx = TickContext(r.ctx.policy, r.ctx.jumps, gas_price_gwei=gas_price / GWEI)

@@ -69,7 +69,7 @@ class Snapshot:
     net_delta: float  # base held - holders' delta
     notional_usd: float
     worst_equity_usd: float
-    margin_ratio_bps: int | None  # None when nothing is written
+    margin_ratio_bps: int | None  # None when nothing is written or the oracle failed its checks
     hedge_nonce: int
     last_rebalance_at: int
     emergency: bool
@@ -88,7 +88,10 @@ class Snapshot:
     @property
     def below_maintenance(self) -> bool:
         """Margin under the liquidation threshold while the contract is not yet in emergency."""
-        return not self.emergency and self.margin_ratio_bps is not None and self.margin_ratio_bps < self.maintenance_bps
+        return (
+            self.oracle_ok and not self.emergency and self.margin_ratio_bps is not None
+            and self.margin_ratio_bps < self.maintenance_bps
+        )
 
     @property
     def dex_deviation(self) -> float:
@@ -119,7 +122,8 @@ def parse(raw: dict[str, Any], quote_decimals: int = 6) -> Snapshot:
         net_delta=raw["netDeltaWad"] / WAD,
         notional_usd=raw["notionalValueWad"] / WAD,
         worst_equity_usd=raw["worstEquityWad"] / WAD,
-        margin_ratio_bps=None if ratio >= 2**255 else ratio,
+        # Unknown without a trusted price; "max" when nothing is written.
+        margin_ratio_bps=None if ratio >= 2**255 or not raw["oracleOk"] else ratio,
         hedge_nonce=int(hs["nonce"]),
         last_rebalance_at=int(hs["lastRebalanceAt"]),
         emergency=bool(hs["emergency"]),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,6 +27,10 @@ def main() -> int:
     module_name, _, func_name = args.target.partition(":")
 
     os.chdir(ROOT)  # remappings in brownie-config.yaml are relative to the project root
+    # Brownie keeps its own artifacts for live networks under build/deployments/<chainid>; for
+    # hv-rpc that id is a placeholder shared by every chain, so stale entries from another chain
+    # would be reloaded (ContractNotFound). Our record is deployments/*.json: drop brownie's.
+    shutil.rmtree(ROOT / "build" / "deployments", ignore_errors=True)
     sys.path.insert(0, str(ROOT))
     from brownie import network, project
 

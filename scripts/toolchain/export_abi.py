@@ -21,6 +21,11 @@ SOURCES = {
     "UniswapV2Pair": ROOT / "node_modules/@uniswap/v2-core/build/UniswapV2Pair.json",
     "UniswapV2Router02": ROOT / "node_modules/@uniswap/v2-periphery/build/UniswapV2Router02.json",
     "TestStablecoin": ROOT / "build/contracts/TestStablecoin.json",
+    "HedgeVault": ROOT / "build/contracts/HedgeVault.json",
+    "OptionMarket": ROOT / "build/contracts/OptionMarket.json",
+    "VaultLens": ROOT / "build/contracts/VaultLens.json",
+    "UniswapV2Adapter": ROOT / "build/contracts/UniswapV2Adapter.json",
+    "HedgeTimelock": ROOT / "build/contracts/HedgeTimelock.json",
 }
 
 
