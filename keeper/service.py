@@ -97,6 +97,7 @@ class KeeperService:
             jumps = JumpParams(v.merton["intensity"], v.merton["mean_jump"], v.merton["jump_vol"]) if v.model == "merton" else None
             client = VaultClient(self.rpc, d.address("vault"), d.address("vault_lens"), d.address("swap_adapter"))
             self.runners.append(VaultRunner(v, client, TickContext(policy=build_policy(v), jumps=jumps)))
+        self.wait_for_receipts = True  # the tick-latency benchmark stops at the hand-off to the node
         self._tick_lock = threading.Lock()
         self.stop_event = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
@@ -222,7 +223,7 @@ class KeeperService:
             self.sender.simulate(r.client.vault, data)
             return None
         result = self.sender.send(to=r.client.vault, data=data, vault=r.cfg.name, tick_id=tick_id,
-                                  hedge_nonce=hedge_nonce, note=note)
+                                  hedge_nonce=hedge_nonce, note=note, wait=self.wait_for_receipts)
         if result.gas_used and result.effective_gas_price:
             self.metrics.gas_spent.labels(r.cfg.name).inc(result.gas_used * result.effective_gas_price)
         if result.seconds_to_inclusion is not None:
