@@ -49,6 +49,7 @@ def accounts(market):
 
 
 def write_config(path: Path, urls: list[str], deployment: Path, **keeper: object) -> Path:
+    keeper = {"tick_seconds": 1, "bump_after_seconds": 5, "receipt_timeout_seconds": 30, "metrics_port": 0, **keeper}
     extra = "\n".join(f"{k} = {v!r}".replace("'", '"').replace("True", "true").replace("False", "false")
                       for k, v in keeper.items())
     urls_toml = ", ".join(f'"{u}"' for u in urls)
@@ -56,10 +57,6 @@ def write_config(path: Path, urls: list[str], deployment: Path, **keeper: object
 [keeper]
 rpc_urls = [{urls_toml}]
 journal = "{path.parent / (path.stem + '.sqlite')}"
-tick_seconds = 1
-bump_after_seconds = 5
-receipt_timeout_seconds = 30
-metrics_port = 0
 {extra}
 
 [[vault]]

@@ -195,3 +195,44 @@ def test_two_keepers_on_one_vault_never_double_hedge(market, accounts, make_serv
     nonces = [t.hedge_nonce for t in landed]
     assert len(nonces) == len(set(nonces)) == market.hedge_nonce()
     assert market.hedge_nonce() >= 1
+
+
+def test_keeper_run_serves_health_and_metrics_hedges_and_stops_on_sigterm(market, accounts, chain, tmp_path):
+    import json
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    node, deployment = chain
+    written_book(market, accounts, calls=10)
+    port = free_port()
+    cfg = write_config(tmp_path / "run.toml", [node.url], deployment.path, metrics_port=port,
+                       health_max_age_seconds=30)
+    env = {**os.environ, "HV_KEEPER_KEY": KEEPER_KEY}
+    proc = subprocess.Popen([str(Path(sys.prefix) / "bin" / "hv"), "keeper", "run", "--config", str(cfg)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = json.loads(r.read())
+                if market.hedge_nonce() >= 1:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.3)
+        assert health is not None and health["ok"] is True
+        assert market.hedge_nonce() >= 1
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            metrics = r.read().decode()
+        assert 'hv_net_delta_base{vault="eth"}' in metrics and 'hv_hedges_total{vault="eth"}' in metrics
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert '"msg": "keeper stopped"' in err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(line["msg"] == "tick" and line["decision"] == "rebalance" for line in lines)
