@@ -37,3 +37,10 @@ def deploy_npm(name: str, deployer: Any, *args: Any) -> str:
 
 def at(name: str, address: str) -> Contract:
     return Contract.from_abi(name, address, npm_build(name)["abi"])
+
+
+def attach(container: Any, address: str) -> Contract:
+    """A project contract at `address`, without brownie's deployment bookkeeping: `Container.at`
+    on a live network records the address in brownie's own store, which fails on forks
+    ("dict object expected; got Sources") and is not our record anyway."""
+    return Contract.from_abi(container._name, address, container.abi)

@@ -12,6 +12,7 @@ from typing import Any
 
 from brownie import HedgeTimelock, HedgeVault, OptionMarket, UniswapV2Adapter, VaultLens, web3
 
+from scripts.lib.artifacts import attach
 from scripts.lib.deployment import DeploymentRecord
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -99,7 +100,7 @@ def deploy_vault(record: DeploymentRecord, deployer: Any, roles: Roles, params: 
         ).address,
     )
     record.step("vault_lens", lambda: VaultLens.deploy(tx).address)
-    _hand_over(OptionMarket.at(market), HedgeVault.at(vault), timelock, roles, deployer)
+    _hand_over(attach(OptionMarket, market), attach(HedgeVault, vault), timelock, roles, deployer)
     record.params["roles"] = asdict(roles) | {"timelock": timelock}
     record.params["vault"] = {"timelock_delay": delay, **asdict(params)}
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from brownie import chain, web3
 
-from keeper.deployments import MARKET_KEYS, load
+from keeper.deployments import ALL_KEYS, MARKET_KEYS, load
 from scripts import deploy
 from scripts.lib.artifacts import at
 from scripts.lib.market import feed_price_usd, pool_price_usd
@@ -23,8 +23,8 @@ def test_record_holds_every_contract_chain_id_and_block(market):
     raw = json.loads(market.path.read_text())
     assert raw["chain_id"] == chain.id
     assert 0 < raw["deployed_at_block"] <= raw["block"] <= web3.eth.block_number
-    assert set(MARKET_KEYS) <= set(raw["contracts"])
-    for key in MARKET_KEYS:
+    assert set(ALL_KEYS) <= set(raw["contracts"])
+    for key in ALL_KEYS:
         assert len(web3.eth.get_code(raw["contracts"][key])) > 0, key
     assert raw["params"]["market"]["usd_decimals"] == 6
     # The keeper's loader accepts what the deploy script wrote.
@@ -80,7 +80,7 @@ def test_router_swap_moves_price_as_constant_product_says(market, accounts):
 def test_rerun_on_same_chain_reuses_every_contract(market, capsys):
     again = deploy.main()
     assert again.deployed == []
-    assert set(MARKET_KEYS) <= set(again.reused)
+    assert set(ALL_KEYS) <= set(again.reused)
     assert "pool liquidity" in again.reused
     assert again.contracts == market.contracts
     assert "0 deployed" in capsys.readouterr().out
