@@ -113,17 +113,29 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
 
     // =============================================================== valuation
 
+    /// @dev Balances and owed payoffs in WAD, read once per valuation (three scenarios share them).
+    struct Holdings {
+        uint256 quoteWad;
+        uint256 baseWad;
+        uint256 owedWad;
+    }
+
+    function _holdings() internal view returns (Holdings memory h) {
+        h.quoteWad = _quoteBalance() * QUOTE_TO_WAD;
+        h.baseWad = baseToken.balanceOf(address(this));
+        h.owedWad = market.owedQuote() * QUOTE_TO_WAD;
+    }
+
     /// @dev Equity in WAD at `spotWad` given the book's mark there; negative when under water.
-    function _equityAt(uint256 spotWad, uint256 markWad) internal view returns (int256) {
-        uint256 assetsWad = _quoteBalance() * QUOTE_TO_WAD + baseToken.balanceOf(address(this)) * spotWad / WAD;
-        uint256 liabilitiesWad = markWad + market.owedQuote() * QUOTE_TO_WAD;
-        return int256(assetsWad) - int256(liabilitiesWad);
+    ///      Base is valued rounded down and the mark was rounded up: NAV errs low, in the vault's favour.
+    function _equityAt(Holdings memory h, uint256 spotWad, uint256 markWad) internal pure returns (int256) {
+        return int256(h.quoteWad + h.baseWad * spotWad / WAD) - int256(markWad + h.owedWad);
     }
 
     /// @dev NAV in quote units, rounded down; zero if the vault is under water.
     function _nav(uint256 spotWad, uint256 volWad) internal view returns (uint256) {
         (uint256 markWad,,) = market.book(spotWad, volWad);
-        return _toQuoteDown(_equityAt(spotWad, markWad));
+        return _toQuoteDown(_equityAt(_holdings(), spotWad, markWad));
     }
 
     function _toQuoteDown(int256 wad) internal view returns (uint256) {
@@ -134,9 +146,10 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     function _valuation(uint256 spotWad, uint256 volWad) internal view returns (Valuation memory v) {
         uint256[3] memory spots = MarginLib.scenarioSpots(spotWad, _riskParams.stressBps);
         (uint256[3] memory marks, int256 deltaWad, uint256 notionalWad) = market.scenarios(spots, volWad);
+        Holdings memory h = _holdings();
         int256[3] memory equities;
         for (uint256 k; k < 3; ++k) {
-            equities[k] = _equityAt(spots[k], marks[k]);
+            equities[k] = _equityAt(h, spots[k], marks[k]);
         }
         v.navQuote = _toQuoteDown(equities[0]);
         v.worstEquityWad = MarginLib.min3(equities);
