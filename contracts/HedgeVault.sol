@@ -379,6 +379,14 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         HedgeParams memory hp = _hedgeParams;
         (c.targetBaseWad, c.sizeBaseWad, c.buyBase) =
             MarginLib.hedgeTarget(baseWad, holdersDeltaWad, _riskParams.maxTradeBaseWad);
+        if (c.buyBase) {
+            // Margin bounds risk, not cash: a buy is capped by the quote held (at the slippage
+            // bound), else a target the vault cannot pay for would make every rebalance revert,
+            // the emergency one included.
+            uint256 affordable =
+                Math.mulDiv(_quoteBalance() * QUOTE_TO_WAD, WAD * BPS, spotWad * (BPS + hp.maxSlippageBps));
+            if (c.sizeBaseWad > affordable) (c.sizeBaseWad, c.targetBaseWad) = (affordable, baseWad + affordable);
+        }
         if (c.sizeBaseWad == 0) return c;
         uint256 absNet = MarginLib.abs(int256(baseWad) - holdersDeltaWad);
         // Inside the band nothing is due, in emergency too: else anyone could collect the emergency
@@ -433,7 +441,9 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
 
         uint256 bounty;
         if (hs.emergency) {
-            bounty = Math.min(emergencyBounty, _quoteBalance());
+            // The bounty scales with the trade up to one band's worth: dust trades earn dust.
+            uint256 band = _hedgeParams.deltaBandWad;
+            bounty = Math.min(emergencyBounty * Math.min(t.sizeWad, band) / band, _quoteBalance());
             if (bounty > 0) IERC20(asset()).safeTransfer(msg.sender, bounty);
             _updateMarginState(_valuation(t.spotWad, t.volWad));
         }
@@ -504,6 +514,8 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     function _buyBase(uint256 sizeWad, uint256 maxQuoteIn) internal returns (uint256 quoteIn) {
         quoteIn = adapter.quoteInForBaseOut(sizeWad);
         if (quoteIn > maxQuoteIn) revert SlippageExceeded(quoteIn, maxQuoteIn);
+        uint256 quoteBal = _quoteBalance();
+        if (quoteIn > quoteBal) revert InsufficientFunds(quoteIn, quoteBal);
         uint256 before = baseToken.balanceOf(address(this));
         IERC20(asset()).safeTransfer(adapter.pool(), quoteIn);
         adapter.swapToBase(sizeWad, address(this));

@@ -402,3 +402,53 @@ def test_a_vault_with_nothing_written_never_enters_emergency(hv, vault, deposito
     hv.set_price(100)
     tx = vault.updateMarginState({"from": depositor})
     assert tx.return_value is False and "EmergencyEntered" not in tx.events
+
+
+# ------------------------------------------------------------------------- cash limits
+
+
+def _affordable(hv, vault) -> int:
+    """The most base the vault's quote pays for at the contract's slippage bound (rounded down)."""
+    slip = hv.params("hedge")["maxSlippageBps"]
+    return hv.usdc.balanceOf(vault) * 10**12 * WAD * 10_000 // (hv.spot_wad() * (10_000 + slip))
+
+
+@pytest.fixture
+def cash_short(hv, vault, depositor, buyer):
+    """9k USDC and 7 deep in-the-money calls, with the per-trade cap raised to 10 WETH: the full
+    hedge (~7 WETH, ~21k USDC) costs more quote than the vault holds (~19.7k)."""
+    vault.setRiskParams(hv.params_with("risk", maxTradeBaseWad=10 * WAD), {"from": hv.as_timelock()})
+    hv.deposit(depositor, 9_000 * USD)
+    sid = hv.list_series(5_000, 7 * DAY, True)
+    hv.buy(buyer, sid, 7 * WAD)
+    return sid
+
+
+def test_hedge_target_is_capped_by_the_quote_held(hv, vault, cash_short, keeper):
+    check = _check(vault)
+    affordable = _affordable(hv, vault)
+    assert affordable < vault.valuation()[3]  # less than the full hedge
+    assert check[:2] == (True, OUTSIDE_HARD_BAND) and check[3] == affordable and check[2] == affordable
+    assert check[4] <= hv.usdc.balanceOf(vault)  # the slippage bound itself is payable
+    tx = hv.rebalance()
+    assert hv.weth.balanceOf(vault) == affordable
+    assert tx.events["Rebalanced"]["quoteChange"] < 0
+
+
+def test_keeper_target_beyond_the_quote_held_reverts_with_insufficient_funds(hv, vault, adapter, cash_short, keeper):
+    target = 7 * WAD
+    quote_in = adapter.quoteInForBaseOut(target)
+    balance = hv.usdc.balanceOf(vault)
+    assert quote_in > balance
+    with reverts_with("InsufficientFunds", quote_in, balance):
+        vault.rebalance(target, 0, chain.time() + 600, 0, {"from": keeper})
+
+
+def test_emergency_bounty_scales_with_trades_smaller_than_the_band(hv, vault, emergency, attacker):
+    vault.setRiskParams(hv.params_with("risk", maxTradeBaseWad=WAD // 2), {"from": hv.as_timelock()})
+    check = _check(vault)
+    assert check[:2] == (True, EMERGENCY) and check[3] == WAD // 2
+    before = hv.usdc.balanceOf(attacker)
+    tx = vault.rebalance(check[2], 0, chain.time() + 600, 0, {"from": attacker})
+    assert tx.events["Rebalanced"]["bounty"] == BOUNTY // 2
+    assert hv.usdc.balanceOf(attacker) - before == BOUNTY // 2
