@@ -40,4 +40,18 @@ contract RoundTripProbe {
             burned = type(uint256).max;
         }
     }
+
+    /// @notice `depositRedeem(assets)` then `mintRedeem(shares)` in one call, for invariant checks;
+    ///         a leg whose entry reverts (paused, cap, oracle) reports zeros.
+    function roundTrips(IERC4626 vault, uint256 assets, uint256 shares)
+        external
+        returns (uint256 depositBack, uint256 mintPaid, uint256 mintBack)
+    {
+        try this.depositRedeem(vault, assets) returns (uint256, uint256 back) {
+            depositBack = back;
+        } catch {}
+        try this.mintRedeem(vault, shares) returns (uint256 paid, uint256 back) {
+            (mintPaid, mintBack) = (paid, back);
+        } catch {}
+    }
 }

@@ -244,6 +244,8 @@ class Stack:
         self.timelock = HedgeTimelock.at(c["timelock"])
         self.lens = VaultLens.at(c["vault_lens"])
         self._salt = count(1)
+        self._gas_salt = count(1)
+        self._weth_is_token0 = self.pair.token0() == self.weth.address
 
     # ------------------------------------------------------------------ oracle and market
 
@@ -256,16 +258,23 @@ class Stack:
     def set_price(self, usd: float | int) -> None:
         self.set_price_wad(int(round(usd * WAD)))
 
+    def _feed_tx(self) -> dict:
+        """Sender settings for feed updates, with a gas limit unique to this call. Re-posting the same
+        answer from the same nonce after a chain revert would otherwise send a byte-identical
+        transaction, and brownie then sometimes marks the new one "dropped" when the old receipt's
+        watcher sees the shared hash confirm."""
+        return {"from": self.deployer, "gas_limit": 400_000 + next(self._gas_salt) % 100_000}
+
     def set_price_wad(self, spot_wad: int) -> Any:
-        return self.price_feed.updateAnswer(spot_wad // 10**10, {"from": self.deployer})
+        return self.price_feed.updateAnswer(spot_wad // 10**10, self._feed_tx())
 
     def set_vol(self, vol: float) -> Any:
-        return self.vol_feed.updateAnswer(int(round(vol * FEED_UNIT)), {"from": self.deployer})
+        return self.vol_feed.updateAnswer(int(round(vol * FEED_UNIT)), self._feed_tx())
 
     def refresh_oracles(self) -> None:
         """Re-post both feeds' current answers: a new round now, as a live feed's heartbeat does."""
-        self.price_feed.updateAnswer(self.price_feed.latestRoundData()[1], {"from": self.deployer})
-        self.vol_feed.updateAnswer(self.vol_feed.latestRoundData()[1], {"from": self.deployer})
+        self.price_feed.updateAnswer(self.price_feed.latestRoundData()[1], self._feed_tx())
+        self.vol_feed.updateAnswer(self.vol_feed.latestRoundData()[1], self._feed_tx())
 
     def advance(self, seconds: int, refresh: bool = True) -> None:
         """Let `seconds` pass; by default the feeds then post fresh rounds (heartbeats)."""
@@ -278,7 +287,7 @@ class Stack:
     def pool_reserves(self) -> tuple[int, int]:
         """(WETH, USDC) reserves of the pair, token units."""
         r0, r1, _ = self.pair.getReserves()
-        return (r0, r1) if self.pair.token0() == self.weth.address else (r1, r0)
+        return (r0, r1) if self._weth_is_token0 else (r1, r0)
 
     def dex_spot_wad(self) -> int:
         return self.adapter.spotPriceWad()
@@ -363,19 +372,19 @@ class Stack:
         return self.market.buy(series_id, amount_wad, max_premium, chain.time() + 600, {"from": who})
 
     def settlement_round(self, expiry: int) -> int:
-        """The first price round updated at or after `expiry` (the one `settle` accepts)."""
+        """The first price round updated at or after `expiry` (the one `settle` accepts); rounds'
+        update times only grow, so a binary search finds it."""
         feed = self.price_feed
-        rid = feed.latestRound()
-        first = None
-        while rid > 0:
-            updated_at = feed.getRoundData(rid)[3]
-            if updated_at < expiry:
-                break
-            first = rid
-            rid -= 1
-        if first is None:
+        lo, hi = 1, feed.latestRound()
+        if hi == 0 or feed.getRoundData(hi)[3] < expiry:
             raise AssertionError(f"no price round at or after expiry {expiry}")
-        return first
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if feed.getRoundData(mid)[3] >= expiry:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
     def settle(self, series_id: int, price_usd: float | None = None, caller=None) -> Any:
         """Wait for expiry, let the feed post its first round after it, and settle with that round."""
@@ -384,7 +393,7 @@ class Stack:
             chain.sleep(expiry - chain.time() + 1)
         if price_usd is not None:
             self.set_price(price_usd)
-            self.vol_feed.updateAnswer(self.vol_feed.latestRoundData()[1], {"from": self.deployer})
+            self.vol_feed.updateAnswer(self.vol_feed.latestRoundData()[1], self._feed_tx())
         else:
             self.refresh_oracles()
         return self.market.settle(series_id, self.settlement_round(expiry), {"from": caller or self.deployer})
