@@ -16,6 +16,8 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,7 +49,9 @@ def main() -> int:
         table = run(proj, accounts, web3, chain)
     finally:
         network.disconnect()
-    header = f"hardfork: {node.get('hardFork', 'unknown')}; solc 0.8.28, optimizer 1000 runs, evmVersion shanghai\n"
+    solc = yaml.safe_load((ROOT / "brownie-config.yaml").read_text())["compiler"]
+    header = (f"hardfork: {node.get('hardFork', 'unknown')}; solc {solc['solc']['version']}, optimizer "
+              f"{solc['solc']['optimizer']['runs']} runs, evmVersion {solc['evm_version']}\n")
     print(header)
     print(table)
     if args.markdown:
