@@ -229,9 +229,15 @@ class Governance:
 
 
 def _at(container, address: str):
-    """`container.at` without brownie's live-network deployment store (`persist`), whose write
-    fails in brownie 1.22 (TypeError: dict object expected; got Sources)."""
-    return container.at(address, persist=False)
+    """The contract at `address` with the container's ABI, kept out of brownie's deployment stores.
+
+    `container.at` on a live network writes build/deployments/<chainid>/ (and brownie's database,
+    which fails in 1.22 with "TypeError: dict object expected; got Sources"); every later brownie
+    connection to that network id then tries to load those addresses and stops with
+    ContractNotFound on any other chain, e.g. a fresh node reached through the same hv-rpc id."""
+    from brownie import Contract
+
+    return Contract.from_abi(container._name, address, container.abi, persist=False)
 
 
 def _jsonable(values: Any) -> Any:

@@ -139,6 +139,11 @@ def test_cli_end_to_end_on_an_rpc_url(hv, vault, record, book):
     proc = subprocess.run([*cmd, "execute", p["id"]], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not ready" in proc.stderr
     assert vault.depositCap() != 7
+    # Nothing left in brownie's per-network deployment store: a later hv-rpc connection to another
+    # chain (a fresh node) would try to load these addresses and fail.
+    deployments_map = REPO_ROOT / "build" / "deployments" / "map.json"
+    if deployments_map.exists():
+        assert not json.loads(deployments_map.read_text()).get("0")
 
 
 def test_cli_needs_a_network():
