@@ -39,8 +39,21 @@ def at(name: str, address: str) -> Contract:
     return Contract.from_abi(name, address, npm_build(name)["abi"])
 
 
-def attach(container: Any, address: str) -> Contract:
-    """A project contract at `address`, without brownie's deployment bookkeeping: `Container.at`
-    on a live network records the address in brownie's own store, which fails on forks
-    ("dict object expected; got Sources") and is not our record anyway."""
-    return Contract.from_abi(container._name, address, container.abi)
+def deploy_project(container: Any, deployer: Any, *args: Any) -> str:
+    """Deploy a project contract with a plain transaction, as `deploy_npm` does.
+
+    On a live network brownie's `Container.deploy` (and `.at`) saves the contract under
+    build/deployments/<chain id>/; contracts with immutables (vault, market, adapter) are saved
+    without their pcMap, and brownie then loads them with a code check on every later connection to
+    that network id: a fresh node reached through the same `hv-rpc` id fails with ContractNotFound."""
+    factory = web3.eth.contract(abi=container.abi, bytecode=container.bytecode)
+    data = factory.constructor(*args).data_in_transaction
+    tx = deployer.transfer(data=data, silent=True)
+    if not tx.contract_address:
+        raise RuntimeError(f"deploying {container._name} failed: {tx.revert_msg}")
+    return tx.contract_address
+
+
+def project_at(container: Any, address: str) -> Contract:
+    """The project contract at `address`, kept out of brownie's deployment stores (see deploy_project)."""
+    return Contract.from_abi(container._name, address, container.abi, persist=False)

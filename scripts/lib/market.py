@@ -12,7 +12,7 @@ from typing import Any
 
 from brownie import TestFeed, TestStablecoin
 
-from scripts.lib.artifacts import at, attach, deploy_npm
+from scripts.lib.artifacts import at, deploy_npm, project_at
 from scripts.lib.deployment import DeploymentRecord
 
 USD_DECIMALS = 6
@@ -76,14 +76,14 @@ def _seed_pool(
         record.reused.append("pool liquidity")
         return
     tx = {"from": deployer, "silent": True}
-    answer = attach(TestFeed, price_feed).latestRoundData()[1]
+    answer = project_at(TestFeed, price_feed).latestRoundData()[1]
     weth_amount = _scaled(params.pool_weth, 18)
     # Pool price = usd/weth in token units; pick usd so it equals the feed answer exactly.
     usd_amount = weth_amount * answer * 10**USD_DECIMALS // (10**FEED_DECIMALS * 10**18)
     weth9 = at("WETH9", weth)
     weth9.deposit({"from": deployer, "value": weth_amount, "silent": True})
     weth9.transfer(pair, weth_amount, tx)
-    attach(TestStablecoin, usd).mint(pair, usd_amount, tx)
+    project_at(TestStablecoin, usd).mint(pair, usd_amount, tx)
     pool.mint(deployer, tx)
     record.deployed.append("pool liquidity")
 
@@ -98,5 +98,5 @@ def pool_price_usd(record: DeploymentRecord) -> Decimal:
 
 
 def feed_price_usd(record: DeploymentRecord) -> Decimal:
-    answer = attach(TestFeed, record.contracts["price_feed"]).latestRoundData()[1]
+    answer = project_at(TestFeed, record.contracts["price_feed"]).latestRoundData()[1]
     return Decimal(answer) / 10**FEED_DECIMALS

@@ -10,9 +10,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from brownie import HedgeTimelock, HedgeVault, OptionMarket, UniswapV2Adapter, VaultLens, web3
+from brownie import HedgeTimelock, HedgeVault, OptionMarket, UniswapV2Adapter, VaultLens
 
-from scripts.lib.artifacts import attach
+from scripts.lib.artifacts import deploy_project, project_at
 from scripts.lib.deployment import DeploymentRecord
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -75,32 +75,32 @@ class Roles:
 
 
 def deploy_vault(record: DeploymentRecord, deployer: Any, roles: Roles, params: VaultParams) -> None:
-    tx = {"from": deployer, "silent": True}
     c = record.contracts
     delay = int(os.environ.get("HV_TIMELOCK_DELAY", params.timelock_delay))
     timelock = record.step(
-        "timelock", lambda: HedgeTimelock.deploy(delay, [roles.governor], [roles.governor], ZERO, tx).address
+        "timelock", lambda: deploy_project(HedgeTimelock, deployer, delay, [roles.governor], [roles.governor], ZERO)
     )
     adapter = record.step(
-        "swap_adapter", lambda: UniswapV2Adapter.deploy(c["weth_usd_pair"], c["weth"], c["usd"], 6, tx).address
+        "swap_adapter", lambda: deploy_project(UniswapV2Adapter, deployer, c["weth_usd_pair"], c["weth"], c["usd"], 6)
     )
     market = record.step(
         "option_market",
-        lambda: OptionMarket.deploy(
-            deployer, timelock, roles.lister, c["usd"], 6, params.struct("market", MARKET_ORDER), tx
-        ).address,
+        lambda: deploy_project(
+            OptionMarket, deployer, deployer.address, timelock, roles.lister, c["usd"], 6,
+            params.struct("market", MARKET_ORDER),
+        ),
     )
     wiring = (c["usd"], c["weth"], market, adapter, c["price_feed"], c["vol_feed"], ZERO,
               deployer.address, timelock, roles.guardian)
     vault = record.step(
         "vault",
-        lambda: HedgeVault.deploy(
-            wiring, params.struct("hedge", HEDGE_ORDER), params.struct("risk", RISK_ORDER),
-            params.struct("oracle", ORACLE_ORDER), params.deposit_cap, params.emergency_bounty, tx,
-        ).address,
+        lambda: deploy_project(
+            HedgeVault, deployer, wiring, params.struct("hedge", HEDGE_ORDER), params.struct("risk", RISK_ORDER),
+            params.struct("oracle", ORACLE_ORDER), params.deposit_cap, params.emergency_bounty,
+        ),
     )
-    record.step("vault_lens", lambda: VaultLens.deploy(tx).address)
-    _hand_over(attach(OptionMarket, market), attach(HedgeVault, vault), timelock, roles, deployer)
+    record.step("vault_lens", lambda: deploy_project(VaultLens, deployer))
+    _hand_over(project_at(OptionMarket, market), project_at(HedgeVault, vault), timelock, roles, deployer)
     record.params["roles"] = asdict(roles) | {"timelock": timelock}
     record.params["vault"] = {"timelock_delay": delay, **asdict(params)}
 
