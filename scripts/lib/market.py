@@ -12,7 +12,7 @@ from typing import Any
 
 from brownie import TestFeed, TestStablecoin
 
-from scripts.lib.artifacts import at, deploy_npm, project_at
+from scripts.lib.artifacts import at, deploy_npm, deploy_project, project_at
 from scripts.lib.deployment import DeploymentRecord
 
 USD_DECIMALS = 6
@@ -41,14 +41,13 @@ def _scaled(value: Decimal, decimals: int) -> int:
 
 
 def deploy_market(record: DeploymentRecord, deployer: Any, params: MarketParams) -> None:
-    tx = {"from": deployer, "silent": True}
-    usd = record.step("usd", lambda: TestStablecoin.deploy(deployer, tx).address)
+    usd = record.step("usd", lambda: deploy_project(TestStablecoin, deployer, deployer.address))
     weth = record.step("weth", lambda: deploy_npm("WETH9", deployer))
     price_feed = record.step(
-        "price_feed", lambda: TestFeed.deploy(FEED_DECIMALS, _scaled(params.price_usd, FEED_DECIMALS), tx).address
+        "price_feed", lambda: deploy_project(TestFeed, deployer, FEED_DECIMALS, _scaled(params.price_usd, FEED_DECIMALS))
     )
     record.step(
-        "vol_feed", lambda: TestFeed.deploy(FEED_DECIMALS, _scaled(params.implied_vol, FEED_DECIMALS), tx).address
+        "vol_feed", lambda: deploy_project(TestFeed, deployer, FEED_DECIMALS, _scaled(params.implied_vol, FEED_DECIMALS))
     )
     factory = record.step("uniswap_factory", lambda: deploy_npm("UniswapV2Factory", deployer, deployer.address))
     record.step("uniswap_router", lambda: deploy_npm("UniswapV2Router02", deployer, factory, weth))
