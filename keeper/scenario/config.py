@@ -76,8 +76,8 @@ class BuyersConfig:
 
 @dataclass(frozen=True)
 class ListerConfig:
-    every_hours: float = 12.0  # a new expiry every this many hours
-    tenor_hours: float = 24.0  # time to expiry at listing
+    every_hours: float = 0.0  # a new expiry every this many hours; 0: half the tenor
+    tenor_hours: float = 0.0  # time to expiry at listing; 0: half the run, at most 24 hours
     calls: tuple[float, ...] = (1.0, 1.05)  # strikes as multiples of spot
     puts: tuple[float, ...] = (0.9,)
     strike_step: float = 25.0  # strikes rounded to this many USD
@@ -110,6 +110,16 @@ class ScenarioConfig:
     @property
     def horizon_seconds(self) -> int:
         return self.steps * self.step_seconds
+
+    @property
+    def tenor_seconds(self) -> float:
+        t = self.lister.tenor_hours * 3600
+        return t if t > 0 else min(86_400.0, self.horizon_seconds / 2)
+
+    @property
+    def listing_every_seconds(self) -> float:
+        e = self.lister.every_hours * 3600
+        return e if e > 0 else self.tenor_seconds / 2
 
     def as_record(self) -> dict[str, Any]:
         """Every parameter, JSON-ready: the summary records them next to the results."""
@@ -233,9 +243,16 @@ def validate(c: ScenarioConfig) -> None:
     need(b.max_size <= 100, "buyers.max_size", f"must be at most 100 WETH, got {b.max_size}")
     need(0 <= b.call_share <= 1, "buyers.call_share", f"must be 0..1, got {b.call_share}")
     li = c.lister
-    need(li.every_hours * 3600 >= c.step_seconds, "lister.every_hours", "must be at least one step")
-    need(li.tenor_hours >= 1, "lister.tenor_hours", f"must be at least 1 hour (the market's minimum expiry), got {li.tenor_hours}")
-    need(li.tenor_hours <= 90 * 24, "lister.tenor_hours", f"must be at most 90 days, got {li.tenor_hours}")
+    need(li.every_hours == 0 or li.every_hours * 3600 >= c.step_seconds, "lister.every_hours",
+         f"must be at least one step ({c.step_seconds / 3600:g} h), or 0 for half the tenor; got {li.every_hours}")
+    need(li.tenor_hours >= 0 and li.tenor_hours <= 90 * 24, "lister.tenor_hours",
+         f"must be 0 (auto) or at most 90 days, got {li.tenor_hours}")
+    need(c.tenor_seconds >= 3600, "lister.tenor_hours",
+         f"options need at least 1 hour to expiry (the market's minimum); the run is {c.horizon_seconds / 3600:g} h "
+         "(add steps, or set lister.tenor_hours)")
+    need(c.tenor_seconds <= c.horizon_seconds, "lister.tenor_hours",
+         f"{c.tenor_seconds / 3600:g} h is longer than the run ({c.horizon_seconds / 3600:g} h): nothing would expire "
+         "inside it (shorten it or add steps)")
     need(len(li.calls) + len(li.puts) >= 1, "lister", "list at least one call or put moneyness")
     need(len(li.calls) + len(li.puts) <= 8, "lister", "at most 8 series per expiry (the market's live-series cap)")
     for kind, values in (("calls", li.calls), ("puts", li.puts)):

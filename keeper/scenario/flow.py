@@ -47,11 +47,12 @@ def draw_buys(cfg: ScenarioConfig) -> list[tuple[BuyAttempt, ...]]:
 
 def listing_plan(cfg: ScenarioConfig, path: MarketPath) -> dict[int, tuple[Listing, ...]]:
     """Step -> series to list: a new expiry every `every_hours`, `tenor_hours` out (rounded up to
-    the step grid), strikes at the configured multiples of that step's price. Only expiries
-    inside the run are listed, so every series settles before the depositors leave."""
+    the step grid; both scale with the run when 0), strikes at the configured multiples of that
+    step's price. Only expiries inside the run are listed, so every series settles before the
+    depositors leave."""
     li, dt = cfg.lister, cfg.step_seconds
-    every = max(1, round(li.every_hours * 3600 / dt))
-    tenor_steps = math.ceil(li.tenor_hours * 3600 / dt)
+    every = max(1, round(cfg.listing_every_seconds / dt))
+    tenor_steps = math.ceil(cfg.tenor_seconds / dt)
     plan: dict[int, tuple[Listing, ...]] = {}
     for step in range(0, cfg.steps + 1, every):
         expiry_step = step + tenor_steps
