@@ -63,7 +63,7 @@ def _price_and_hedge(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) 
     vol_ax.plot(hours, [100 * v for v in _col(s, "vol")], color="tab:gray", lw=1, ls=":", label="implied vol (feed)")
     vol_ax.set_ylabel("implied vol (%)")
     lines = top.get_lines() + vol_ax.get_lines()
-    top.legend(lines, [ln.get_label() for ln in lines], loc="upper left")
+    top.legend(lines, [ln.get_label() for ln in lines], loc="best", fontsize=8)
     top.set_title(f"ETH price and the vault's hedge ({_label(s)}; {_subtitle(s)})")
     bottom.step(hours, _col(s, "base_weth"), where="post", color="tab:green", label="WETH held by the vault (hedge)")
     bottom.plot(hours, [max(d, 0.0) for d in _col(s, "holders_delta_weth")], color="tab:orange", ls="--",
@@ -72,7 +72,7 @@ def _price_and_hedge(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) 
                 label="option holders' delta (the vault is short it)")
     bottom.set_ylabel("WETH")
     bottom.set_xlabel("time since the first step (hours)")
-    bottom.legend(loc="upper left")
+    bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8)
     bottom.grid(alpha=0.3)
     top.grid(alpha=0.3)
     return fig
@@ -96,7 +96,7 @@ def _net_delta(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) -> Any
     ax.set_xlabel("time since the first step (hours)")
     ax.set_ylabel("net delta (WETH): base held - option holders' delta")
     ax.set_title(f"Vault net delta and the delta band ({_subtitle(s)})")
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
     ax.grid(alpha=0.3)
     return fig
 
@@ -114,7 +114,7 @@ def _nav_per_share(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) ->
     ax.set_ylabel("NAV per share (USD per share)")
     ax.set_title(f"NAV per share ({_subtitle(s)})")
     ax.ticklabel_format(axis="y", useOffset=False)
-    ax.legend(loc="best")
+    ax.legend(loc="best", fontsize=9)
     ax.grid(alpha=0.3)
     return fig
 
@@ -136,7 +136,7 @@ def _pnl_attribution(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) 
     left.set_xlabel("time since the first step (hours)")
     left.set_ylabel("cumulative USD")
     left.set_title(f"P&L attribution over time ({_label(s)})")
-    left.legend(loc="best", fontsize=8)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
     left.grid(alpha=0.3)
     pnl = s["pnl"]
     final = {"premiums": float(pnl["premiums"]), "payoffs": float(pnl["payoffs"]),

@@ -61,6 +61,9 @@ def summarize(cfg: ScenarioConfig, path: MarketPath, r: RunResult, meta: dict[st
         "risk": {
             "band_weth": band,
             "time_outside_band": sum(outside) / len(outside) if outside else 0.0,
+            # Of that, the part no spot hedge can reach: a put-heavy book with the hedge already at zero.
+            "time_outside_band_unhedgeable": (sum(o.base_wad == 0 and o.net_delta_wad > o.band_wad for o in hedged_obs)
+                                              / len(hedged_obs)) if hedged_obs else 0.0,
             "steps_outside_band_after_keeper": int(sum(outside)),
             "steps_outside_band_before_keeper": int(sum(abs(o.net_delta_wad) > o.band_wad for o in step_obs)),
             "max_abs_net_delta_weth": max((abs(o.net_delta_wad) for o in step_obs + hedged_obs), default=0) / WAD,
@@ -97,7 +100,9 @@ def _flow(r: RunResult) -> dict[str, Any]:
     filled = [b for b in buys if b.refused is None]
     return {
         "buy_attempts": len(buys), "buys_filled": len(filled),
-        "refusals": dict(Counter(b.refused for b in buys if b.refused is not None)),
+        # What the vault or market answered (a pre-flight eth_call on the pending block), by error.
+        "refusals": dict(Counter(b.refused for b in buys if b.refused not in (None, "NoSeriesOnSale"))),
+        "no_series_on_sale": sum(b.refused == "NoSeriesOnSale" for b in buys),
         "calls_written_weth": round(sum(b.size for b in filled if b.is_call), 2),
         "puts_written_weth": round(sum(b.size for b in filled if not b.is_call), 2),
         "premium_usd": sum(b.premium for b in filled) / 1e6,
@@ -200,12 +205,15 @@ def table(summaries: list[dict[str, Any]], console: Console) -> None:
     row("gas paid by the keeper (not in NAV)", lambda s: f"{s['keeper']['gas_usd']:,.2f} ({s['keeper']['gas_eth']:.4f} ETH)"
         if s["run"]["hedged"] else "-")
     row("rebalances", lambda s: str(s["keeper"]["rebalances"]))
-    row("time outside the band", lambda s: f"{s['risk']['time_outside_band']:.0%}")
+    row("time outside the band (unhedgeable part)",
+        lambda s: f"{s['risk']['time_outside_band']:.0%} ({s['risk']['time_outside_band_unhedgeable']:.0%})")
     row("max |net delta| (WETH)", lambda s: f"{s['risk']['max_abs_net_delta_weth']:,.2f}")
     row("NAV/share change per step, std (bps)", lambda s: f"{s['risk']['nav_per_share_step_std_bps']:.2f}")
     row("depositors' return vs holding USDC", lambda s: ", ".join(f"{d['return']:+.3%}" for d in s["depositors"]))
-    row("buys filled / attempted", lambda s: f"{s['flow']['buys_filled']} / {s['flow']['buy_attempts']}")
-    row("refusals", lambda s: ", ".join(f"{k} {v}" for k, v in s["flow"]["refusals"].items()) or "none")
+    row("buys filled / attempted", lambda s: f"{s['flow']['buys_filled']} / {s['flow']['buy_attempts']}"
+        + (f" ({s['flow']['no_series_on_sale']} found none on sale)" if s["flow"]["no_series_on_sale"] else ""))
+    row("refused by the vault or market", lambda s: ", ".join(f"{k} {v}" for k, v in s["flow"]["refusals"].items())
+        or "none")
     console.print(t)
 
 
