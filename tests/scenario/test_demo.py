@@ -190,6 +190,7 @@ def test_hv_scenario_writes_the_report_and_prints_the_table(tmp_path):
     ('[path]\nmodel = "csv"\ncsv = "prices.csv"\n', ["path.csv", "prices.csv", "line 2", "not a number"]),
     ('steps = "many"\n', ["steps", "expected an integer"]),
     ('[buyers]\nfavourite = 1\n', ["buyers.favourite", "unknown setting"]),
+    ('steps = 1\n', ["lister.tenor_hours", "at least 1 hour"]),
 ])
 def test_bad_scenario_input_is_one_line_naming_the_problem(tmp_path, content, words):
     (tmp_path / "prices.csv").write_text("timestamp,price\n1700000000,abc\n")
