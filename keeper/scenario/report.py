@@ -22,7 +22,7 @@ from rich.table import Table
 from keeper.scenario.accounting import Attribution, as_record, attribute, usd
 from keeper.scenario.config import ScenarioConfig
 from keeper.scenario.paths import MarketPath
-from keeper.scenario.runner import Observation, RunResult
+from keeper.scenario.runner import RunResult
 
 WAD = 10**18
 
