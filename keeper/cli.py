@@ -10,16 +10,17 @@ import click
 from keeper import __version__
 from keeper.cli_backtest import backtest
 from keeper.cli_keeper import keeper
-from keeper.cli_local import demo, deploy, market
+from keeper.cli_local import deploy, market
+from keeper.cli_scenario import demo, scenario
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hv")
 def cli() -> None:
-    """Hedging vault: deploy a local market, run the keeper, backtest hedge policies."""
+    """Hedging vault: the market scenario (demo), deploy, run the keeper, backtest hedge policies."""
 
 
-for command in (demo, deploy, market, keeper, backtest):
+for command in (demo, scenario, deploy, market, keeper, backtest):
     cli.add_command(command)
 
 

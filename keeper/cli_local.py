@@ -1,10 +1,9 @@
-"""`hv demo`, `hv deploy`, `hv market`: local chains and the deployed market stack."""
+"""`hv deploy`, `hv market`: deploy the market stack and show it (`hv demo` is keeper/cli_scenario.py)."""
 
 from __future__ import annotations
 
 import functools
 import os
-import time
 from typing import Any, Callable
 
 import click
@@ -14,7 +13,7 @@ from web3 import Web3
 
 from keeper import deployer
 from keeper.deployments import Deployment, DeploymentError, load
-from keeper.localchain import ANVIL_KEYS, ChainError, LocalNode, check_rpc
+from keeper.localchain import ChainError, check_rpc
 from keeper.market import read_market
 
 console = Console()
@@ -46,34 +45,6 @@ def print_deployment(d: Deployment, w3: Web3) -> None:
         f"pool {m.pool_weth:,.2f} WETH / {m.pool_usd:,.2f} USDC = {m.pool_price:,.2f} "
         f"({m.pool_deviation:+.4%} vs feed)"
     )
-
-
-@click.command()
-@click.option("--rpc", "rpc_url", help="Use this node instead of starting Anvil (local dev keys assumed).")
-@click.option("--port", type=int, help="Port for the Anvil it starts (default: a free one).")
-@click.option("--keep-running", is_flag=True, help="Leave Anvil running until Ctrl-C.")
-@user_errors
-def demo(rpc_url: str | None, port: int | None, keep_running: bool) -> None:
-    """Start a local Anvil, deploy the market stack and show it."""
-    node = None
-    if rpc_url is None:
-        node = LocalNode(port=port).start()
-        rpc_url = node.url
-        console.print(f"Anvil running at {rpc_url}")
-    try:
-        t0 = time.monotonic()
-        d = deployer.deploy(rpc_url, "demo", os.environ.get("HV_DEPLOYER_KEY", ANVIL_KEYS[0])).deployment
-        console.print(f"Deployed in {time.monotonic() - t0:.1f}s -> {d.path}")
-        print_deployment(d, Web3(Web3.HTTPProvider(rpc_url)))
-        if node and keep_running:
-            console.print("Anvil keeps running; Ctrl-C stops it.")
-            while True:
-                time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node:
-            node.stop()
 
 
 @click.command()

@@ -92,12 +92,13 @@ class LocalMarket:
         return self.price_feed.functions.latestRoundData().call()[1] / FEED_UNIT
 
     def set_price(self, usd: float) -> None:
-        self.send(self._feed_update(self.price_feed, usd), self.roles.deployer)
+        self.send(self.feed_update(self.price_feed, usd), self.roles.deployer)
 
     def set_vol(self, vol: float) -> None:
-        self.send(self._feed_update(self.vol_feed, vol), self.roles.deployer)
+        self.send(self.feed_update(self.vol_feed, vol), self.roles.deployer)
 
-    def _feed_update(self, feed: Any, value: float) -> Any:
+    def feed_update(self, feed: Any, value: float) -> Any:
+        """The mock aggregator's `updateAnswer(value)` call, not yet sent (8 decimals)."""
         mock = self.w3.eth.contract(address=feed.address, abi=_MOCK_UPDATE_ABI)
         return mock.functions.updateAnswer(int(round(value * FEED_UNIT)))
 
@@ -143,8 +144,11 @@ class LocalMarket:
         if usd:
             self.send(self.usd.functions.mint(who, usd), self.roles.deployer)
         if weth:
-            weth9 = self.w3.eth.contract(address=self.weth.address, abi=_WETH_DEPOSIT_ABI)
-            self.send(weth9.functions.deposit(), who, value=weth)
+            self.send(self.weth_deposit(), who, value=weth)
+
+    def weth_deposit(self) -> Any:
+        """WETH9's payable `deposit()`, not yet sent: wrap the ETH sent with it."""
+        return self.w3.eth.contract(address=self.weth.address, abi=_WETH_DEPOSIT_ABI).functions.deposit()
 
     # ------------------------------------------------------------------ users
 

@@ -1,0 +1,222 @@
+"""The market scenario behind `hv demo`: a real Anvil, the deployed stack, the real keeper process.
+
+A short scenario (32 half-hour steps, a call-only flow on a 100%-vol path, 8-hour options that
+expire and settle inside the run, a second depositor halfway) runs three times from one funded
+snapshot: with the keeper, with the keeper again (same seed), and without it. The P&L attribution
+must close exactly at every step, agree with what the chain says independently, and hedging must
+lower the variance of NAV-per-share changes. Then the real `hv scenario` command on a tiny run,
+and its one-line errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from keeper.localchain import free_port
+from keeper.scenario.accounting import COMPONENTS, POOL_FEE, attribute, equity
+from keeper.scenario.config import load
+from keeper.scenario.paths import build_path
+from keeper.scenario.report import compare, summarize
+from keeper.scenario.runner import prepare, run
+
+HV = str(Path(sys.prefix) / "bin" / "hv")
+
+SHORT = """
+name = "short"
+seed = 3
+steps = 32
+step_seconds = 1800
+depositors = [{ usd = 300000 }, { usd = 100000, at = 0.5 }]
+
+[path]
+model = "gbm"
+sigma = 1.0
+
+[lister]
+every_hours = 4
+tenor_hours = 8
+calls = [1.0, 1.05]
+puts = []
+
+[buyers]
+buys_per_step = 1.5
+min_size = 1.0
+max_size = 4.0
+call_share = 1.0
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """(config, stack, hedged run, the same hedged run again, unhedged run). The chain is left at
+    the end of the first of these (run last) for the independent checks."""
+    tmp = tmp_path_factory.mktemp("scenario")
+    (tmp / "short.toml").write_text(SHORT)
+    cfg = load(tmp / "short.toml")
+    stack = prepare(cfg, tmp / "work")
+    try:
+        results = []
+        for i, hedged in enumerate((False, True, True)):
+            if i:
+                stack.blocks.revert(stack.snapshot_id)
+                stack.snapshot_id = stack.blocks.snapshot()
+            results.append(run(cfg, stack, hedged, tmp / "work" / f"run{i}"))
+        unhedged, again, hedged = results
+        yield cfg, stack, hedged, again, unhedged
+    finally:
+        stack.close()
+
+
+def test_the_attribution_closes_exactly_at_every_step_of_both_runs(runs):
+    cfg, _, hedged, _, unhedged = runs
+    for r in (hedged, unhedged):
+        atts = attribute(r.observations, r.logs)
+        assert len(atts) == len(r.observations) - 1
+        for a in atts:
+            # Each component from its own events or balances; their exact sum is the NAV change
+            # net of depositor flows, to the last wei (Fractions: no rounding anywhere).
+            assert sum(getattr(a, c) for c in COMPONENTS) == a.nav_change - a.deposits + a.withdrawals, a.block
+            assert a.unexplained == 0
+        final = atts[-1]
+        assert final.premiums > 0 and final.deposits == 400_000 and final.withdrawals > 0
+    assert attribute(hedged.observations, hedged.logs)[-1].pool_fees < 0  # the keeper traded
+    assert attribute(unhedged.observations, unhedged.logs)[-1].hedging == 0
+
+
+def test_the_attribution_agrees_with_what_the_chain_says_independently(runs):
+    _, stack, hedged, _, _ = runs
+    m = stack.market
+    final = attribute(hedged.observations, hedged.logs)[-1]
+    start, end = hedged.observations[0], hedged.observations[-1]
+    # NAV straight from the vault, not through the lens the runner observes with.
+    assert m.vault.functions.totalAssets().call(block_identifier=start.block) == start.total_assets
+    assert m.vault.functions.totalAssets().call(block_identifier=end.block) == end.total_assets
+    assert final.nav_change == Fraction(end.total_assets - start.total_assets, 10**6)
+    # Premiums: what the buyers were quoted and paid equals the market's OptionBought events.
+    paid = sum(b.premium for s in hedged.steps for b in s.buys if b.refused is None)
+    assert final.premiums == Fraction(paid, 10**6)
+    # Pool fees: 0.3% of the vault's swap inputs as the Uniswap pair itself recorded them.
+    pair = m.pair
+    swaps = pair.events.Swap().get_logs(from_block=start.block + 1, to_block=end.block)
+    to_vault = [s["args"] for s in swaps if s["args"]["to"] == m.vault.address]
+    rebalances = [e for e in hedged.logs if e["event"] == "Rebalanced"]
+    assert len(to_vault) == len(rebalances) > 0
+    fees = Fraction(0)
+    for swap, reb in zip(to_vault, rebalances):
+        usd_in = swap["amount1In"] if m.weth_is_token0 else swap["amount0In"]
+        weth_in = swap["amount0In"] if m.weth_is_token0 else swap["amount1In"]
+        fees += usd_in * POOL_FEE / 10**6 + Fraction(weth_in * int(reb["args"]["spotWad"]), 10**36) * POOL_FEE
+    assert final.pool_fees == -fees
+    # The base the vault holds is what its rebalances bought and sold.
+    base = m.weth.functions.balanceOf(m.vault.address).call(block_identifier=end.block)
+    assert base == sum(int(e["args"]["baseChangeWad"]) for e in rebalances) == end.base_wad
+    # The exact equity is within the contract's two round-downs of its NAV.
+    assert 0 <= equity(end) - Fraction(end.total_assets, 10**6) < Fraction(2, 10**6)
+
+
+def test_the_same_seed_gives_the_same_run(runs):
+    _, _, first, second, _ = runs
+    assert first.observations == second.observations
+    strip = lambda logs: [(e["event"], e["block"], e["log_index"], e["args"]) for e in logs]  # noqa: E731
+    assert strip(first.logs) == strip(second.logs)
+    assert [t["hedge_nonce"] for t in first.keeper_txs] == [t["hedge_nonce"] for t in second.keeper_txs]
+
+
+def test_the_keeper_hedged_every_step_and_stayed_in_the_hard_band(runs):
+    _, _, hedged, _, _ = runs
+    assert hedged.keeper_exit == 0
+    assert not [s.step for s in hedged.steps if s.keeper_timed_out]
+    assert hedged.keeper_failures == []
+    after = [o for o in hedged.observations if o.phase == "hedged"]
+    assert all(abs(o.net_delta_wad) <= o.hard_band_wad for o in after)
+    assert {t["status"] for t in hedged.keeper_txs} == {"confirmed"}
+
+
+def test_hedging_lowers_the_variance_of_nav_per_share_changes(runs):
+    cfg, _, hedged, _, unhedged = runs
+    path = build_path(cfg)
+    h, u = summarize(cfg, path, hedged, {}), summarize(cfg, path, unhedged, {})
+    # Same path, same buy attempts: only the keeper differs.
+    assert h["flow"]["buy_attempts"] == u["flow"]["buy_attempts"] and h["path"] == u["path"]
+    c = compare(h, u)
+    assert c["nav_per_share_step_var"]["hedged"] < c["nav_per_share_step_var"]["unhedged"]
+    # The run is deterministic; this seed gives 0.19. Seeds 1-8 of this scenario: 0.03-0.38 (docs/DEMO.md).
+    assert c["variance_ratio"] < 0.5, c["nav_per_share_step_std_bps"]
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def hv(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "120"}
+    return subprocess.run([HV, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_hv_scenario_writes_the_report_and_prints_the_table(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(SHORT.replace("steps = 32", "steps = 6").replace("tenor_hours = 8", "tenor_hours = 2")
+                      .replace("every_hours = 4", "every_hours = 1"))
+    proc = hv("scenario", "--config", str(config), "--compare", "--out", str(tmp_path / "reports"))
+    assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
+    assert "components sum exactly to it" in proc.stdout and "yes (gap 0)" in proc.stdout
+    [report] = list((tmp_path / "reports").iterdir())
+    summary = json.loads((report / "summary.json").read_text())
+    unhedged = json.loads((report / "unhedged.json").read_text())
+    for s in (summary, unhedged):
+        pnl = {k: Decimal(v) for k, v in s["pnl"].items() if isinstance(v, str)}
+        with localcontext(prec=200):  # the JSON holds exact decimals; add them exactly
+            parts = sum(pnl[c] for c in COMPONENTS)
+            assert parts == pnl["pnl"] == pnl["nav_change"] - pnl["deposits"] + pnl["withdrawals"]
+        assert s["pnl"]["closes"] is True and pnl["gap"] == 0
+    assert summary["run"]["seed"] == 3 and summary["config"]["steps"] == 6 and summary["run"]["hedged"] is True
+    assert "comparison" in summary and unhedged["run"]["hedged"] is False
+    for name in ("journal.sqlite", "keeper.log", "keeper.toml", "deployment.json", "price_and_hedge.png",
+                 "net_delta.png", "nav_per_share.png", "pnl_attribution.png"):
+        assert (report / name).stat().st_size > 0, name
+    assert (report / "net_delta.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("content, words", [
+    ('[path]\nmodel = "brownian"\n', ["path.model", "'brownian'", "gbm, merton, regime, csv"]),
+    ('[path]\nmodel = "csv"\ncsv = "prices.csv"\n', ["path.csv", "prices.csv", "line 2", "not a number"]),
+    ('steps = "many"\n', ["steps", "expected an integer"]),
+    ('[buyers]\nfavourite = 1\n', ["buyers.favourite", "unknown setting"]),
+    ('steps = 1\n', ["lister.tenor_hours", "at least 1 hour"]),
+])
+def test_bad_scenario_input_is_one_line_naming_the_problem(tmp_path, content, words):
+    (tmp_path / "prices.csv").write_text("timestamp,price\n1700000000,abc\n")
+    config = tmp_path / "bad.toml"
+    config.write_text(content)
+    proc = hv("scenario", "--config", str(config), "--out", str(tmp_path), timeout=60)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode != 0 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_an_unreachable_rpc_is_one_line_naming_it(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    proc = hv("demo", "--rpc", url, "--out", str(tmp_path), timeout=60)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode != 0 and len(lines) == 1 and url in lines[0] and "unreachable" in lines[0], proc.stderr
+
+
+def test_a_csv_of_prices_drives_the_path_from_the_configured_start(tmp_path):
+    rows = "\n".join(f"{1_700_000_000 + 900 * i},{2000 * (1 + 0.01 * ((-1) ** i) * (i % 5))}" for i in range(200))
+    (tmp_path / "eth.csv").write_text("timestamp,price\n" + rows + "\n")
+    (tmp_path / "replay.toml").write_text('steps = 40\n[path]\nmodel = "csv"\ncsv = "eth.csv"\ns0 = 3000\n')
+    cfg = load(tmp_path / "replay.toml")
+    path = build_path(cfg)
+    assert path.price[0] == 3000 and len(path.price) == 41
+    assert dataclasses.asdict(cfg)["path"]["csv"] == "eth.csv"
+    assert 0.05 <= path.vol.min() and path.vol.max() <= 3.0
+
