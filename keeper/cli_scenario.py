@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -39,6 +40,8 @@ def _run(config: str | None, defaults: dict[str, Any], seed: int | None, steps: 
     from keeper.scenario.config import ScenarioError, load
     from keeper.scenario.session import execute
 
+    # SIGTERM unwinds like Ctrl-C: the keeper process and the Anvil this command started are stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         cfg = load(config, **{**defaults, "seed": seed, "steps": steps})
         if rpc_url is not None:
@@ -49,6 +52,10 @@ def _run(config: str | None, defaults: dict[str, Any], seed: int | None, steps: 
                 compare=cfg.compare if compare is None else compare, keep_running=keep_running, console=console)
     except (ScenarioError, ChainError, DeploymentError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command()

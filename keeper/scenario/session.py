@@ -1,6 +1,6 @@
 """One `hv demo` / `hv scenario` session: node and stack, the run(s), the report.
 
-    prepare (Anvil, deploy, fund, snapshot) -> run with the keeper -> [revert, run without it]
+    prepare (Anvil, deploy, fund, snapshot) -> [run without the keeper, revert] -> run with it
     -> attribution and summaries -> reports/<run>/ (JSON, journal, charts) -> terminal table
 """
 
@@ -37,7 +37,8 @@ def execute(cfg: ScenarioConfig, *, out_root: Path, rpc_url: str | None = None, 
     console = console or Console()
     t0 = time.monotonic()
     path = build_path(cfg)  # bad models or CSVs fail here, before any node starts
-    modes = ([True] if keeper else []) + ([False] if compare or not keeper else [])
+    # Without the keeper first: the chain then ends at the hedged run's end (for --keep-running).
+    modes = ([False] if compare or not keeper else []) + ([True] if keeper else [])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report_dir = out_root / f"{cfg.name}-seed{cfg.seed}-{stamp}"
     work = Path(tempfile.mkdtemp(prefix="hv-scenario-"))
