@@ -13,53 +13,19 @@ measurement lives in scripts/bench/vault_gas.py (also `brownie run scripts/bench
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.bench.harness import main  # noqa: E402
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hardfork", default=None, help="Anvil --hardfork (default: Anvil's own default)")
-    parser.add_argument("--markdown", type=Path, default=None, help="also write the table to this file")
-    args = parser.parse_args()
-
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    from brownie import network, project, web3
-    from brownie._config import CONFIG
-
-    from keeper.localchain import free_port
+def _run(*args):
     from scripts.bench.vault_gas import run
 
-    proj = project.load(str(ROOT), name="HedgingVaultBench")
-    proj.load_config()
-    proj._add_to_main_namespace()  # scripts/deploy.py imports the contract containers from brownie
-    settings = CONFIG.networks["development"].setdefault("cmd_settings", {})
-    settings.update({"port": free_port(), "host": "127.0.0.1"})
-    if args.hardfork:
-        settings["evm_version"] = args.hardfork
-    network.connect("development")
-    started = time.time()
-    try:
-        from brownie import accounts, chain
-
-        node = web3.provider.make_request("anvil_nodeInfo", []).get("result", {})
-        table = run(proj, accounts, web3, chain)
-    finally:
-        network.disconnect()
-    header = (f"hardfork: {node.get('hardFork', 'unknown')}; solc 0.8.28, optimizer 200 runs, evmVersion shanghai; "
-              f"measured in {time.time() - started:.0f} s\n")
-    print(header)
-    print(table)
-    if args.markdown:
-        args.markdown.write_text(header + "\n" + table + "\n")
-    return 0
+    return run(*args)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(__doc__.splitlines()[0], _run, steps_tracing=False))
