@@ -14,8 +14,7 @@ from keeper.deployer import deploy
 from keeper.localchain import ANVIL_KEYS, LocalNode, rpc_call
 from keeper.localmarket import LocalMarket
 
-KEEPER_KEY = ANVIL_KEYS[1]
-SECOND_KEEPER_KEY = ANVIL_KEYS[2]
+from keeper_helpers import KEEPER_KEY, write_config
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +47,6 @@ def accounts(market):
     return market.w3.eth.accounts
 
 
-def write_config(path: Path, urls: list[str], deployment: Path, **keeper: object) -> Path:
-    keeper = {"tick_seconds": 1, "bump_after_seconds": 5, "receipt_timeout_seconds": 30, "metrics_port": 0, **keeper}
-    extra = "\n".join(f"{k} = {v!r}".replace("'", '"').replace("True", "true").replace("False", "false")
-                      for k, v in keeper.items())
-    urls_toml = ", ".join(f'"{u}"' for u in urls)
-    path.write_text(f"""
-[keeper]
-rpc_urls = [{urls_toml}]
-journal = "{path.parent / (path.stem + '.sqlite')}"
-{extra}
-
-[[vault]]
-name = "eth"
-deployment = "{deployment}"
-""")
-    return path
-
-
 @pytest.fixture
 def make_service(chain, tmp_path, monkeypatch):
     """Build KeeperService objects from real TOML files (key from the environment)."""
@@ -85,13 +66,3 @@ def make_service(chain, tmp_path, monkeypatch):
     yield make
     for s in made:
         s.journal.close()
-
-
-def written_book(market: LocalMarket, accounts: list[str], calls: float = 10.0, puts: float = 0.0) -> None:
-    """1M USDC of deposits and a 30-day at-the-money book."""
-    market.deposit(accounts[5], 1_000_000)
-    expiry = market.now() + 30 * 86_400
-    if calls:
-        market.buy(accounts[6], market.list_series(3000, expiry, True), calls)
-    if puts:
-        market.buy(accounts[7], market.list_series(2800, expiry, False), puts)

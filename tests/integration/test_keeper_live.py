@@ -14,7 +14,7 @@ from prometheus_client import generate_latest
 
 from keeper.localchain import LocalNode, free_port, rpc_call
 
-from conftest import KEEPER_KEY, SECOND_KEEPER_KEY, write_config, written_book
+from keeper_helpers import KEEPER_KEY, SECOND_KEEPER_KEY, write_config, written_book
 
 WAD = 10**18
 
