@@ -72,7 +72,7 @@ interface IHedgeVault {
     struct RebalanceCheck {
         bool needed;
         Reason reason;
-        uint256 targetBaseWad; // where the trade ends (the full-hedge target, capped by trade size)
+        uint256 targetBaseWad; // where the trade ends: the full hedge, stepped by maxTradeBaseWad, a buy capped by the quote held
         uint256 sizeBaseWad;
         uint256 limitQuote; // contract bound: max quote in (buy) or min quote out (sell)
         bool buyBase;

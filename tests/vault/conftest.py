@@ -258,12 +258,15 @@ class Stack:
     def set_price(self, usd: float | int) -> None:
         self.set_price_wad(int(round(usd * WAD)))
 
+    def tx(self, sender) -> dict:
+        """Transaction settings with a gas limit unique to this call. After a chain revert (every
+        test, every state-machine run) the same call from the same nonce would be a byte-identical
+        transaction, and brownie then now and then reports the new one "dropped without known
+        replacement" (seen on Anvil with the old and new hash colliding)."""
+        return {"from": sender, "gas_limit": 5_000_000 + next(self._gas_salt) % 1_000_000}
+
     def _feed_tx(self) -> dict:
-        """Sender settings for feed updates, with a gas limit unique to this call. Re-posting the same
-        answer from the same nonce after a chain revert would otherwise send a byte-identical
-        transaction, and brownie then sometimes marks the new one "dropped" when the old receipt's
-        watcher sees the shared hash confirm."""
-        return {"from": self.deployer, "gas_limit": 400_000 + next(self._gas_salt) % 100_000}
+        return self.tx(self.deployer)
 
     def set_price_wad(self, spot_wad: int) -> Any:
         return self.price_feed.updateAnswer(spot_wad // 10**10, self._feed_tx())
@@ -294,19 +297,19 @@ class Stack:
 
     def fund_arbitrageur(self) -> None:
         who = self.arbitrageur
-        self.weth.deposit({"from": who, "value": 3_000 * WAD})
-        self.usdc.mint(who, 50_000_000 * USD, {"from": self.deployer})
-        self.weth.approve(self.router, 2**256 - 1, {"from": who})
-        self.usdc.approve(self.router, 2**256 - 1, {"from": who})
+        self.weth.deposit({"value": 3_000 * WAD, **self.tx(who)})
+        self.usdc.mint(who, 50_000_000 * USD, self.tx(self.deployer))
+        self.weth.approve(self.router, 2**256 - 1, self.tx(who))
+        self.usdc.approve(self.router, 2**256 - 1, self.tx(who))
 
     def swap(self, trader, weth_out: int = 0, weth_in: int = 0) -> Any:
         """An EOA's plain router swap: buy exactly `weth_out`, or sell exactly `weth_in`."""
         deadline = chain.time() + 600
         if weth_out:
             return self.router.swapTokensForExactTokens(
-                weth_out, 2**256 - 1, [self.usdc, self.weth], trader, deadline, {"from": trader}
+                weth_out, 2**256 - 1, [self.usdc, self.weth], trader, deadline, self.tx(trader)
             )
-        return self.router.swapExactTokensForTokens(weth_in, 0, [self.weth, self.usdc], trader, deadline, {"from": trader})
+        return self.router.swapExactTokensForTokens(weth_in, 0, [self.weth, self.usdc], trader, deadline, self.tx(trader))
 
     def move_pool_bps(self, bps: int) -> None:
         """Push the pool's price `bps` away from where it is (positive: WETH dearer)."""
@@ -344,23 +347,23 @@ class Stack:
     # ------------------------------------------------------------------ LPs
 
     def mint_usd(self, to, amount: int) -> None:
-        self.usdc.mint(to, amount, {"from": self.deployer})
+        self.usdc.mint(to, amount, self.tx(self.deployer))
 
     def deposit(self, who, assets: int, receiver=None) -> Any:
         self.mint_usd(who, assets)
-        self.usdc.approve(self.vault, assets, {"from": who})
-        return self.vault.deposit(assets, receiver or who, {"from": who})
+        self.usdc.approve(self.vault, assets, self.tx(who))
+        return self.vault.deposit(assets, receiver or who, self.tx(who))
 
     # ------------------------------------------------------------------ options
 
     def list_series(self, strike_bps: int = 5_000, expiry_in: int = 7 * DAY, is_call: bool = True) -> int:
         """List a series at `strike_bps` of the oracle spot; returns its id."""
         strike = self.spot_wad() * strike_bps // BPS
-        tx = self.market.listSeries(strike, chain.time() + expiry_in, is_call, {"from": self.lister})
+        tx = self.market.listSeries(strike, chain.time() + expiry_in, is_call, self.tx(self.lister))
         return tx.events["SeriesListed"]["id"]
 
     def list_series_at(self, strike_wad: int, expiry: int, is_call: bool) -> int:
-        tx = self.market.listSeries(strike_wad, expiry, is_call, {"from": self.lister})
+        tx = self.market.listSeries(strike_wad, expiry, is_call, self.tx(self.lister))
         return tx.events["SeriesListed"]["id"]
 
     def buy(self, who, series_id: int, amount_wad: int, slack_bps: int = 100) -> Any:
@@ -368,8 +371,8 @@ class Stack:
         premium = self.market.quote(series_id, amount_wad)
         max_premium = premium * (BPS + slack_bps) // BPS + 1
         self.mint_usd(who, max_premium)
-        self.usdc.approve(self.market, max_premium, {"from": who})
-        return self.market.buy(series_id, amount_wad, max_premium, chain.time() + 600, {"from": who})
+        self.usdc.approve(self.market, max_premium, self.tx(who))
+        return self.market.buy(series_id, amount_wad, max_premium, chain.time() + 600, self.tx(who))
 
     def settlement_round(self, expiry: int) -> int:
         """The first price round updated at or after `expiry` (the one `settle` accepts); rounds'
@@ -396,7 +399,7 @@ class Stack:
             self.vol_feed.updateAnswer(self.vol_feed.latestRoundData()[1], self._feed_tx())
         else:
             self.refresh_oracles()
-        return self.market.settle(series_id, self.settlement_round(expiry), {"from": caller or self.deployer})
+        return self.market.settle(series_id, self.settlement_round(expiry), self.tx(caller or self.deployer))
 
     # ------------------------------------------------------------------ keeper
 
@@ -408,7 +411,7 @@ class Stack:
         check = self.vault.rebalanceCheck()
         return self.vault.rebalance(
             check[2] if target is None else target, limit, chain.time() + 600, self.nonce(),
-            {"from": caller or self.keeper},
+            self.tx(caller or self.keeper),
         )
 
     # ------------------------------------------------------------------ governance
@@ -425,11 +428,11 @@ class Stack:
 
     def schedule(self, target, data: str, delay: int = TIMELOCK_DELAY, salt: str | None = None) -> tuple[Any, str]:
         salt = salt or "0x" + next(self._salt).to_bytes(32, "big").hex()
-        self.timelock.schedule(target, 0, data, ZERO_BYTES32, salt, delay, {"from": self.governor})
+        self.timelock.schedule(target, 0, data, ZERO_BYTES32, salt, delay, self.tx(self.governor))
         return self.timelock.hashOperation(target, 0, data, ZERO_BYTES32, salt), salt
 
     def execute(self, target, data: str, salt: str) -> Any:
-        return self.timelock.execute(target, 0, data, ZERO_BYTES32, salt, {"from": self.governor})
+        return self.timelock.execute(target, 0, data, ZERO_BYTES32, salt, self.tx(self.governor))
 
     def govern(self, target, fn_name: str, *args: Any) -> Any:
         """Schedule `target.fn_name(*args)` on the timelock, wait the delay, execute."""

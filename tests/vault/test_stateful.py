@@ -68,18 +68,18 @@ class VaultMachine:
         cls.randoms = [attacker, hv.guardian, hv.lister, lps[0], buyers[0]]
         for lp in lps:
             hv.mint_usd(lp, 100_000_000 * USD)
-            hv.usdc.approve(hv.vault, 2**256 - 1, {"from": lp})
+            hv.usdc.approve(hv.vault, 2**256 - 1, hv.tx(lp))
         for b in buyers:
             hv.mint_usd(b, 100_000_000 * USD)
-            hv.usdc.approve(hv.market, 2**256 - 1, {"from": b})
+            hv.usdc.approve(hv.market, 2**256 - 1, hv.tx(b))
         # The book starts close to its initial-margin limit, so that writes and withdrawals are
         # margin-bound and a price move of ~10% puts the vault in emergency.
-        hv.vault.deposit(7_000 * USD, lps[0], {"from": lps[0]})
-        hv.vault.deposit(3_000 * USD, lps[1], {"from": lps[1]})
+        hv.vault.deposit(7_000 * USD, lps[0], hv.tx(lps[0]))
+        hv.vault.deposit(3_000 * USD, lps[1], hv.tx(lps[1]))
         first = hv.list_series(8_000, 7 * DAY, True)
         hv.list_series(9_000, 2 * DAY, False)
         hv.list_series(11_000, 3_700, True)
-        hv.market.buy(first, 7 * WAD, 10**13, chain.time() + 600, {"from": buyers[0]})
+        hv.market.buy(first, 7 * WAD, 10**13, chain.time() + 600, hv.tx(buyers[0]))
 
     def teardown_final(cls):
         """What the runs reached (printed with -s): a fuzz run that never hedges or settles proves little."""
@@ -94,11 +94,11 @@ class VaultMachine:
         if chain.time() - self.hv.price_feed.latestRoundData()[3] > PRICE_HEARTBEAT // 2:
             self.hv.refresh_oracles()  # long runs: keep the snapshot's feeds inside their heartbeat
 
-    def _send(self, fn, *args, allowed=(), **tx):
+    def _send(self, fn, *args, allowed=(), sender):
         """Send; a revert must be one of `allowed` (error names), anything else fails the run."""
         name = fn._name
         try:
-            result = fn(*args, tx)
+            result = fn(*args, self.hv.tx(sender))
             self.stats[f"{name} ok"] += 1
             return result
         except VirtualMachineError as exc:
@@ -109,7 +109,7 @@ class VaultMachine:
 
     def _crank(self):
         """Anyone may update the margin state; the machine does after every market move."""
-        tx = self.vault.updateMarginState({"from": self.attacker})
+        tx = self.vault.updateMarginState(self.hv.tx(self.attacker))
         for event in ("EmergencyEntered", "EmergencyExited"):
             if event in tx.events:
                 self.stats[event] += 1
@@ -156,14 +156,14 @@ class VaultMachine:
 
     def rule_deposit(self, lp="st_lp", assets="st_usd"):
         self._send(self.vault.deposit, assets, self.lps[lp], allowed=("EnforcedPause", "DepositCapExceeded", "ZeroAmount"),
-                   **{"from": self.lps[lp]})
+                   sender=self.lps[lp])
 
     def rule_withdraw(self, lp="st_lp", pct="st_pct"):
         who = self.lps[lp]
         assets = self.vault.maxWithdraw(who) * pct // 100
         if assets == 0:
             return
-        tx = self._send(self.vault.withdraw, assets, who, who, allowed=("WithdrawExceedsMax",), **{"from": who})
+        tx = self._send(self.vault.withdraw, assets, who, who, allowed=("WithdrawExceedsMax",), sender=who)
         if tx is not None:
             self._margin_after(tx)
 
@@ -172,14 +172,14 @@ class VaultMachine:
         shares = self.vault.maxRedeem(who) * pct // 100
         if shares == 0:
             return
-        tx = self._send(self.vault.redeem, shares, who, who, allowed=("WithdrawExceedsMax", "ZeroAmount"), **{"from": who})
+        tx = self._send(self.vault.redeem, shares, who, who, allowed=("WithdrawExceedsMax", "ZeroAmount"), sender=who)
         if tx is not None:
             self._margin_after(tx)
 
     def rule_withdraw_beyond_max(self, lp="st_lp"):
         who = self.lps[lp]
         with pytest.raises(VirtualMachineError) as exc:
-            self.vault.withdraw(self.vault.maxWithdraw(who) + USD, who, who, {"from": who})
+            self.vault.withdraw(self.vault.maxWithdraw(who) + USD, who, who, self.hv.tx(who))
         assert _error_name(exc.value) == "WithdrawExceedsMax"
 
     # ------------------------------------------------------------------ options
@@ -188,7 +188,7 @@ class VaultMachine:
         strike = self.hv.spot_wad() * strike_bps // 10_000
         expiry_at = chain.time() + (3_700, DAY, 7 * DAY)[expiry]
         self._send(self.market.listSeries, strike, expiry_at, is_call, allowed=("LiveSeriesCapReached",),
-                   **{"from": self.hv.lister})
+                   sender=self.hv.lister)
 
     def rule_buy(self, pick="st_pick", amount="st_amount", who="st_lp"):
         live = self._live()
@@ -200,7 +200,7 @@ class VaultMachine:
         tx = self._send(
             self.market.buy, sid, amount, max_premium, chain.time() + 600,
             allowed=("MarginInsufficient", "ResidualDeltaTooLarge", "EmergencyMode", "EnforcedPause", "SeriesTooCloseToExpiry"),
-            **{"from": buyer},
+            sender=buyer,
         )
         if tx is not None:
             self._margin_after(tx)
@@ -215,7 +215,7 @@ class VaultMachine:
                     rid = self.hv.settlement_round(expiry)
                 except AssertionError:
                     continue  # no round after expiry yet
-                tx = self._send(self.market.settle, sid, rid, allowed=("SettlementRoundInvalid",), **{"from": self.attacker})
+                tx = self._send(self.market.settle, sid, rid, allowed=("SettlementRoundInvalid",), sender=self.attacker)
                 if tx is not None:
                     self.settled.add(sid)
         self.rule_redeem_options()  # holders redeem at once: every settled payoff must pay in full
@@ -229,7 +229,7 @@ class VaultMachine:
                 payoff = self.market.settledSeries(sid)[1]
                 insolvent = self.vault.valuation()[0] == 0
                 tx = self._send(self.market.redeem, sid, held, allowed=("InsufficientFunds",) if insolvent else (),
-                                **{"from": b})
+                                sender=b)
                 if tx is not None:
                     assert tx.return_value == payoff * held // WAD // 10**12
 
@@ -259,7 +259,7 @@ class VaultMachine:
         tx = self._send(
             self.vault.rebalance, check[2], 0, chain.time() + 600, self.nonce,
             allowed=("SlippageExceeded", "InsufficientFunds", "RebalanceNotNeeded", "EnforcedPause"),
-            **{"from": self.hv.keeper},
+            sender=self.hv.keeper,
         )
         if tx is not None:
             self._check_rebalance(tx, emergency)
@@ -274,7 +274,7 @@ class VaultMachine:
             self.vault.rebalance, target, limit, chain.time() + 600, self.nonce,
             allowed=("RebalanceNotNeeded", "DexPriceDeviation", "TradeTooLarge", "DeltaIncreased", "SlippageExceeded",
                      "ZeroAmount", "EmergencyTargetMismatch", "InsufficientFunds", "UniswapV2", "EnforcedPause"),
-            **{"from": self.hv.keeper},
+            sender=self.hv.keeper,
         )
         if tx is not None:
             self._check_rebalance(tx, emergency)
@@ -291,7 +291,7 @@ class VaultMachine:
         tx = self._send(
             self.vault.rebalance, check[2], 0, chain.time() + 600, self.nonce,
             allowed=("SlippageExceeded", "InsufficientFunds", "RebalanceNotNeeded", "EnforcedPause"),
-            **{"from": caller},
+            sender=caller,
         )
         if tx is not None:
             self.stats["emergency rebalance by anyone ok"] += 1
@@ -311,7 +311,7 @@ class VaultMachine:
             (self.vault.deposit, (USD, self.lps[0]), self.lps[0]),
         ):
             with pytest.raises(VirtualMachineError) as exc:
-                fn(*args, {"from": sender})
+                fn(*args, self.hv.tx(sender))
             assert _error_name(exc.value) == ("EnforcedPause" if paused else "OracleStaleAnswer"), exc.value.revert_msg
         assert self.vault.maxWithdraw(self.lps[0]) == 0
         self.hv.refresh_oracles()
@@ -323,22 +323,22 @@ class VaultMachine:
         """The guardian pauses: no deposits, writes or hedges, but withdrawals work where margin
         allows; only governance (through the timelock) unpauses."""
         v, who = self.vault, self.lps[lp]
-        v.pause({"from": self.hv.guardian})
+        v.pause(self.hv.tx(self.hv.guardian))
         live = self._live()
         attempts = [(v.deposit, (USD, who), who), (v.rebalance, (WAD, 0, chain.time() + 600, self.nonce), self.hv.keeper)]
         if live:
             attempts.append((self.market.buy, (live[0][0], MIN_BUY, 10**13, chain.time() + 600), self.buyers[0]))
         for fn, args, sender in attempts:
             with pytest.raises(VirtualMachineError) as exc:
-                fn(*args, {"from": sender})
+                fn(*args, self.hv.tx(sender))
             assert _error_name(exc.value) == "EnforcedPause", exc.value.revert_msg
         assets = v.maxWithdraw(who) // 2
         if assets > 0:
-            tx = v.withdraw(assets, who, who, {"from": who})
+            tx = v.withdraw(assets, who, who, self.hv.tx(who))
             self.stats["withdraw while paused"] += 1
             self._margin_after(tx)
         with pytest.raises(VirtualMachineError) as exc:
-            v.unpause({"from": self.hv.guardian})
+            v.unpause(self.hv.tx(self.hv.guardian))
         assert _error_name(exc.value) == "AccessControlUnauthorizedAccount"
         data = v.unpause.encode_input()
         _, salt = self.hv.schedule(v, data)
@@ -365,7 +365,7 @@ class VaultMachine:
             actions.append((v.pause, ()))
         fn, args = actions[pick % len(actions)]
         with pytest.raises(VirtualMachineError) as exc:
-            fn(*args, {"from": caller})
+            fn(*args, self.hv.tx(caller))
         assert _error_name(exc.value) in ("AccessControlUnauthorizedAccount", "OnlyMarket"), exc.value.revert_msg
 
     def rule_random_caller_rebalance(self, who="st_pick"):
@@ -373,7 +373,7 @@ class VaultMachine:
             return  # in emergency anyone may
         caller = self.randoms[who % len(self.randoms)]
         with pytest.raises(VirtualMachineError) as exc:
-            self.vault.rebalance(self.vault.rebalanceCheck()[2], 0, chain.time() + 600, self.nonce, {"from": caller})
+            self.vault.rebalance(self.vault.rebalanceCheck()[2], 0, chain.time() + 600, self.nonce, self.hv.tx(caller))
         assert _error_name(exc.value) in ("Unauthorized", "RebalanceNotNeeded", "EnforcedPause"), exc.value.revert_msg
 
     # ------------------------------------------------------------------ invariants
