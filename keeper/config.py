@@ -63,17 +63,19 @@ class KeeperConfig:
 SCALARS = {f.name: f for f in fields(KeeperConfig) if f.name not in ("rpc_urls", "key", "journal", "vaults")}
 
 
+def read_toml(path: Path, what: str, error: type[ValueError] = ConfigError) -> dict[str, Any]:
+    """The parsed file, or `error` with one line saying which file and what is wrong with it."""
+    if not path.exists():
+        raise error(f"{what} {path} not found")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{what} {path} is not valid TOML: {exc}") from None
+
+
 def load(path: str | Path | None, env: Mapping[str, str] | None = None) -> KeeperConfig:
     env = os.environ if env is None else env
-    raw: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise ConfigError(f"config file {p} not found")
-        try:
-            raw = tomllib.loads(p.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+    raw = read_toml(Path(path), "config file") if path is not None else {}
     keeper = dict(raw.get("keeper", {}))
     _apply_env(keeper, env)
     return _build(keeper, raw.get("vault", []), base=Path(path).parent if path else Path.cwd())

@@ -108,14 +108,15 @@ class KeeperService:
     def startup(self) -> None:
         """Reconcile the journal with the chain before anything new is sent: a rebroadcast
         transaction is waited for (up to the receipt timeout) so no new decision races it."""
-        report = reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)
+        passes = [reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)]
         deadline = time.monotonic() + self.cfg.receipt_timeout_seconds
         while self.journal.open_txs(self.signer.address) and time.monotonic() < deadline:
             time.sleep(0.5)
-            again = reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)
-            report = type(report)(**{k: getattr(report, k) + getattr(again, k) for k in ("confirmed", "failed", "dropped")},
-                                  rebroadcast=report.rebroadcast, still_pending=again.still_pending + again.rebroadcast)
-        log.info("journal reconciled", extra={"report": report.__dict__, "keeper": self.signer.address})
+            passes.append(reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations))
+        report = {k: sum(getattr(p, k) for p in passes) for k in ("confirmed", "failed", "dropped")}
+        report["rebroadcast"] = passes[0].rebroadcast
+        report["still_pending"] = len(self.journal.open_txs(self.signer.address))
+        log.info("journal reconciled", extra={"report": report, "keeper": self.signer.address})
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stop())

@@ -8,7 +8,7 @@ the band, size within the cap); otherwise it falls back to the contract's own ta
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -142,4 +142,4 @@ def _action(snap: Snapshot, target_wad: int, reason: str) -> Action:
 
 
 def _chain_action(snap: Snapshot, reason: str) -> Action:
-    return replace(_action(snap, snap.check.target_base_wad, reason))
+    return _action(snap, snap.check.target_base_wad, reason)

@@ -8,11 +8,12 @@ option flow on a 500k USDC vault, the keeper following the contract's own band.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
+from keeper.config import read_toml
 
 MODELS = ("gbm", "merton", "regime", "csv")
 POLICIES = ("contract", "fixed_band", "whalley_wilmott", "adaptive", "interval")
@@ -134,12 +135,7 @@ def load(file: str | Path | None = None, /, **overrides: Any) -> ScenarioConfig:
     base = Path.cwd()
     if file is not None:
         p = Path(file)
-        if not p.exists():
-            raise ScenarioError(f"scenario config {p} not found")
-        try:
-            raw = tomllib.loads(p.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"scenario config {p} is not valid TOML: {exc}") from None
+        raw = read_toml(p, "scenario config", ScenarioError)
         base = p.resolve().parent
     raw.update({k: v for k, v in overrides.items() if v is not None})
     cfg = _build(ScenarioConfig, raw, "")
