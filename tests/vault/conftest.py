@@ -129,6 +129,16 @@ def hv(record, deployer, governor, guardian, keeper, lister, arbitrageur):
     return stack
 
 
+@pytest.fixture(scope="session", autouse=True)
+def patient_receipts():
+    """brownie sometimes calls a mined transaction "dropped" under load: see brownie_compat."""
+    from tests.vault import brownie_compat
+
+    brownie_compat.patient_receipts(True)
+    yield
+    brownie_compat.patient_receipts(False)
+
+
 @pytest.fixture(autouse=True)
 def isolation(fn_isolation):
     """Every test starts from the freshly deployed module state."""
