@@ -269,10 +269,10 @@ class Stack:
         self.set_price_wad(int(round(usd * WAD)))
 
     def tx(self, sender) -> dict:
-        """Transaction settings with a gas limit unique to this call. After a chain revert (every
-        test, every state-machine run) the same call from the same nonce would be a byte-identical
-        transaction, and brownie then now and then reports the new one "dropped without known
-        replacement" (seen on Anvil with the old and new hash colliding)."""
+        """Transaction settings with a gas limit unique to this call, so that no two transactions
+        of a run are byte-identical after a chain revert (each test, each state-machine run). That
+        was a suspect for brownie's spurious "dropped" transactions; the cause turned out to be a
+        receipt race, handled in brownie_compat, but distinct hashes keep history lookups exact."""
         return {"from": sender, "gas_limit": 5_000_000 + next(self._gas_salt) % 1_000_000}
 
     def _feed_tx(self) -> dict:
