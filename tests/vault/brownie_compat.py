@@ -6,12 +6,13 @@
    expected; got ...BrownieStateMachine`), so every stateful test fails before its first step. The
    wheel also carries the module's source, which works: load that under another name.
 
-2. `patient_receipts()`. A transaction's confirmation thread declares it "dropped without known
-   replacement" when it sees the sender's nonce move past the transaction before it can read the
-   receipt. Anvil mines on submission, and under load (this machine shares its two cores) the
-   receipt lookup now and then loses that race, one transaction in some thousands, which fails a
-   long state-machine run on a transaction that was in fact mined. The patch re-reads the receipt
-   for up to a second before accepting "dropped", and counts how often it had to.
+2. `patient_receipts()`. Twice, long state-machine runs (thousands of transactions, on a machine
+   shared with other jobs) stopped on "Tx dropped without known replacement" for an ordinary
+   transaction from an unlocked Anvil account. brownie's confirmation thread gives that verdict
+   when the sender's nonce has moved past the transaction but its receipt cannot be read; with
+   Anvil mining on submission, a lagging receipt lookup is the likely trigger, though it was not
+   caught in the act. The patch re-reads the receipt for up to a second before accepting
+   "dropped", and counts recoveries (the state machine prints the count; 0 so far).
 """
 
 from __future__ import annotations

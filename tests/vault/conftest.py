@@ -270,9 +270,9 @@ class Stack:
 
     def tx(self, sender) -> dict:
         """Transaction settings with a gas limit unique to this call, so that no two transactions
-        of a run are byte-identical after a chain revert (each test, each state-machine run). That
-        was a suspect for brownie's spurious "dropped" transactions; the cause turned out to be a
-        receipt race, handled in brownie_compat, but distinct hashes keep history lookups exact."""
+        of a run are byte-identical after a chain revert (each test, each state-machine run): brownie
+        matches transactions by hash and by sender and nonce. (Distinct hashes did not stop the
+        spurious "dropped" verdicts of long runs; brownie_compat handles those.)"""
         return {"from": sender, "gas_limit": 5_000_000 + next(self._gas_salt) % 1_000_000}
 
     def _feed_tx(self) -> dict:
