@@ -35,7 +35,8 @@ from brownie.test import strategy
 from hypothesis import Phase
 
 from tests.vault.conftest import DAY, TIMELOCK_DELAY, USD, WAD, ZERO_BYTES32
-from tests.vault.stateful_compat import state_machine
+from tests.vault import brownie_compat
+from tests.vault.brownie_compat import state_machine
 
 MIN_BUY = WAD // 100
 PRICE_HEARTBEAT = 3_600
@@ -84,6 +85,7 @@ class VaultMachine:
     def teardown_final(cls):
         """What the runs reached (printed with -s): a fuzz run that never hedges or settles proves little."""
         print("\nstateful coverage:", ", ".join(f"{k} {v}" for k, v in sorted(cls.stats.items())))
+        print(f"receipts brownie first called dropped, then found mined: {brownie_compat.recovered_receipts}")
 
     # ------------------------------------------------------------------ plumbing
 
