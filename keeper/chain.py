@@ -1,13 +1,15 @@
 """The keeper's only door to the chain: RPC failover, fees, simulation, signing, sending.
 
 - `RpcClient`: several URLs with per-call timeouts; a failing URL is skipped for a cool-down and
-  the failure is reported (metrics), never hidden. Contract reverts are not RPC failures.
+  the failure is reported (metrics), never hidden. Contract reverts are not RPC failures. A reply
+  that fails the keeper's checks (garbage, wrong type, absurd value) is a failure of that URL.
 - `suggest_fees`: EIP-1559 fees from `eth_feeHistory` percentiles, refused above the cap.
 - `Signer`: a key from an encrypted keystore or an environment variable; never printed.
 - `TxSender`: simulate (`eth_call` + gas estimate) -> sign -> journal -> broadcast -> wait for
   the receipt, replacing a stuck transaction on the same nonce with fees bumped >= 12.5% up to
   the cap, and accepting it only at the configured confirmation depth (reorg-safe).
-- `reconcile`: on start, settle every journalled open transaction against the chain.
+- `reconcile`: on start, settle every journalled open transaction against the chain;
+  `recheck_final`: reopen a recently final transaction whose receipt a reorg took away.
 """
 
 from __future__ import annotations
@@ -18,23 +20,34 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
+from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from web3 import Web3
 from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.types import TxParams, TxReceipt
 
 from keeper.errors import decode_revert
-from keeper.journal import Journal, TxRecord
+from keeper.journal import OPEN_STATUSES, Journal, TxRecord
+from keeper.snapshot import Snapshot, as_dict, parse
 
 log = logging.getLogger("keeper.chain")
 T = TypeVar("T")
 
 GWEI = 10**9
 MIN_BUMP_NUMERATOR, MIN_BUMP_DENOMINATOR = 1125, 1000  # +12.5%: geth's replacement rule
+# The keeper has at most one transaction in flight; a few more pending (an operator's manual
+# transaction) are plausible, a large gap between the mined and the pending nonce is not.
+MAX_NONCE_GAP = 16
+MIN_TX_GAS, MAX_TX_GAS = 21_000, 30_000_000  # intrinsic gas; a mainnet block's gas limit
+# Refusals that mean "the node already has this transaction (or a version of it)".
+POOLED_HINTS = ("already known", "already imported", "known transaction", "replacement transaction underpriced")
 
 
 def _failpoint(name: str) -> None:
@@ -68,6 +81,23 @@ class WrongChain(RuntimeError):
     """An RPC URL serves a different chain than the deployment."""
 
 
+class ImplausibleReply(RuntimeError):
+    """A node's reply failed the keeper's checks (undecodable, wrong type, absurd or inconsistent
+    value). Raised inside `RpcClient.call`, it counts as that URL's failure: the next URL is tried."""
+
+
+class NonceTaken(RuntimeError):
+    """Another transaction used the keeper's nonce before its own was broadcast."""
+
+
+class TransactionRejected(RuntimeError):
+    """The node refused the signed transaction for good (not a duplicate, nonce unused)."""
+
+
+class ShuttingDown(RuntimeError):
+    """A stop was requested: nothing new is signed."""
+
+
 # ---------------------------------------------------------------------------- RPC
 
 # Exceptions that are the node's answer, not its failure: re-raised, no failover. A JSON-RPC
@@ -90,7 +120,13 @@ class RpcClient:
     def __post_init__(self) -> None:
         if not self.urls:
             raise ValueError("RpcClient needs at least one URL")
-        self._w3 = [Web3(Web3.HTTPProvider(u, request_kwargs={"timeout": self.timeout_seconds})) for u in self.urls]
+        # web3's own retries are off (its default retries a timed-out call 5 times on the same
+        # URL): a node that hangs costs one timeout, then the next URL is tried, then the tick
+        # backs off. This client is the retry layer.
+        self._w3 = [
+            Web3(Web3.HTTPProvider(u, request_kwargs={"timeout": self.timeout_seconds}, exception_retry_configuration=None))
+            for u in self.urls
+        ]
 
     @property
     def active_url(self) -> str:
@@ -132,6 +168,53 @@ def _short(exc: Exception | None) -> str:
     return text if len(text) < 200 else text[:197] + "..."
 
 
+# Checked reads: each runs inside `RpcClient.call`, so an implausible answer fails over.
+
+
+def _uint(value: Any, what: str, upper: int = 2**256) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < upper:
+        raise ImplausibleReply(f"{what}: {value!r} is not an integer in [0, {upper})")
+    return value
+
+
+def account_nonces(w3: Web3, address: str) -> tuple[int, int]:
+    """(mined, pending) transaction counts of `address`, checked for consistency."""
+    account = Web3.to_checksum_address(address)
+    latest = _uint(w3.eth.get_transaction_count(account, "latest"), "mined nonce", 2**64 - 1)  # EIP-2681
+    pending = _uint(w3.eth.get_transaction_count(account, "pending"), "pending nonce", 2**64 - 1)
+    if not latest <= pending <= latest + MAX_NONCE_GAP:
+        raise ImplausibleReply(f"nonces of {account}: mined {latest}, pending {pending} (at most {MAX_NONCE_GAP} apart)")
+    return latest, pending
+
+
+def checked_receipt(w3: Web3, tx_hash: str) -> TxReceipt | None:
+    """The receipt of `tx_hash`, or None if the node does not know it as mined."""
+    try:
+        receipt = w3.eth.get_transaction_receipt(HexStr(tx_hash))
+    except TransactionNotFound:
+        return None
+    if receipt is None:
+        return None
+    try:
+        ok = "0x" + bytes(receipt["transactionHash"]).hex() == tx_hash.lower()
+        _uint(receipt["blockNumber"], "receipt block")
+        _uint(receipt["gasUsed"], "receipt gas used", MAX_TX_GAS + 1)
+        ok = ok and receipt["status"] in (0, 1)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ImplausibleReply(f"receipt of {tx_hash}: {exc!r}") from None
+    if not ok:
+        raise ImplausibleReply(f"receipt of {tx_hash} does not describe it: {dict(receipt)!r:.200}")
+    return receipt
+
+
+def _receipt_of(tx_hash: str) -> Callable[[Web3], TxReceipt | None]:
+    return lambda w3: checked_receipt(w3, tx_hash)
+
+
+def _send_raw(raw: str) -> Callable[[Web3], Any]:
+    return lambda w3: w3.eth.send_raw_transaction(HexStr(raw))
+
+
 # ---------------------------------------------------------------------------- fees
 
 
@@ -140,7 +223,7 @@ class Fees:
     max_fee: int
     priority_fee: int
 
-    def bumped(self, cap: int) -> "Fees":
+    def bumped(self, cap: int) -> Fees:
         """Both fields up by at least 12.5% (and 1 wei); raises FeeCapExceeded past the cap."""
         priority = max(math.ceil(self.priority_fee * MIN_BUMP_NUMERATOR / MIN_BUMP_DENOMINATOR), self.priority_fee + 1)
         max_fee = max(math.ceil(self.max_fee * MIN_BUMP_NUMERATOR / MIN_BUMP_DENOMINATOR), self.max_fee + 1)
@@ -160,8 +243,11 @@ class FeePolicy:
 
 def suggest_fees(w3: Web3, policy: FeePolicy) -> Fees:
     history = w3.eth.fee_history(policy.history_blocks, "latest", [policy.priority_percentile])
-    next_base = int(history["baseFeePerGas"][-1])  # the last entry is the next block's base fee
-    rewards = sorted(int(r[0]) for r in history.get("reward", []) if r)
+    try:
+        next_base = _uint(history["baseFeePerGas"][-1], "next base fee")  # the last entry is the next block's
+        rewards = sorted(_uint(r[0], "priority fee reward") for r in history.get("reward", []) if r)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ImplausibleReply(f"eth_feeHistory: {exc!r}") from None
     priority = max(rewards[len(rewards) // 2] if rewards else 0, policy.min_priority_fee)
     max_fee = int(next_base * policy.base_fee_multiplier) + priority
     if next_base + priority > policy.max_fee_cap:
@@ -182,7 +268,7 @@ class Signer:
         self.address = account.address
 
     @classmethod
-    def from_env(cls, variable: str) -> "Signer":
+    def from_env(cls, variable: str) -> Signer:
         key = os.environ.get(variable)
         if not key:
             raise ValueError(f"environment variable {variable} (the keeper's private key) is not set")
@@ -192,7 +278,7 @@ class Signer:
             raise ValueError(f"environment variable {variable} does not hold a valid private key") from None
 
     @classmethod
-    def from_keystore(cls, path: str | Path, password_variable: str) -> "Signer":
+    def from_keystore(cls, path: str | Path, password_variable: str) -> Signer:
         password = os.environ.get(password_variable)
         if password is None:
             raise ValueError(f"environment variable {password_variable} (the keystore password) is not set")
@@ -223,6 +309,9 @@ class SendPolicy:
     poll_seconds: float = 0.5
     bump_after_seconds: float = 30.0
     receipt_timeout_seconds: float = 300.0
+    # A final transaction is re-checked this many blocks after its block: a deeper reorg than
+    # this is not expected on the chains the keeper runs on (and 64 is two epochs on mainnet).
+    reorg_window_blocks: int = 64
 
 
 @dataclass(frozen=True)
@@ -251,16 +340,35 @@ class TxSender:
 
     def simulate(self, to: str, data: bytes | str) -> int:
         """eth_call then estimate gas; returns the gas limit to use. Raises SimulationFailed."""
-        call = {"from": self.signer.address, "to": Web3.to_checksum_address(to), "data": data}
+        call: TxParams = {"from": self.signer.address, "to": Web3.to_checksum_address(to),
+                          "data": HexStr(data) if isinstance(data, str) else data}
+
+        def estimate(w3: Web3) -> int:
+            gas = _uint(w3.eth.estimate_gas(call, "latest"), "gas estimate")
+            if not MIN_TX_GAS <= gas <= MAX_TX_GAS:
+                raise ImplausibleReply(f"gas estimate {gas} outside [{MIN_TX_GAS}, {MAX_TX_GAS}]")
+            return gas
+
         try:
             self.rpc.call(lambda w3: w3.eth.call(call, "latest"))
-            estimate = self.rpc.call(lambda w3: w3.eth.estimate_gas(call, "latest"))
+            gas = self.rpc.call(estimate)
         except ContractLogicError as exc:
             raise SimulationFailed(decode_revert(exc.data if isinstance(exc.data, str) else None)) from None
-        return math.ceil(estimate * self.policy.gas_multiplier)
+        return min(math.ceil(gas * self.policy.gas_multiplier), MAX_TX_GAS)
 
     def next_nonce(self) -> int:
-        chain_pending = self.rpc.call(lambda w3: w3.eth.get_transaction_count(self.signer.address, "pending"))
+        """The chain's pending nonce, checked against itself and the journal; past any open one."""
+        known = self.journal.highest_nonce(self.signer.address)
+
+        def read(w3: Web3) -> int:
+            latest, pending = account_nonces(w3, self.signer.address)
+            # The journal knows the last nonce this keeper signed: a chain that claims many more
+            # mined transactions than that (none of them ours) is not believed.
+            if known is not None and latest > known + 1 + MAX_NONCE_GAP:
+                raise ImplausibleReply(f"mined nonce {latest}, but the journal's last is {known}")
+            return pending
+
+        chain_pending = self.rpc.call(read)
         open_nonces = [t.nonce for t in self.journal.open_txs(self.signer.address)]
         return max([chain_pending] + [n + 1 for n in open_nonces])
 
@@ -281,10 +389,18 @@ class TxSender:
         return self.journal.txs_with_nonce(self.signer.address, nonce)[-1]
 
     def broadcast(self, record: TxRecord) -> None:
+        """Hand `record` to a node. A refusal is settled against the chain and journalled: the
+        node already has it (`sent`), another transaction used its nonce (`dropped`, NonceTaken),
+        or the node will not take it (`rejected`, TransactionRejected). A transport failure
+        (ChainUnavailable) leaves it `signed`: it may have gone out, and reconcile will tell."""
         try:
-            self.rpc.call(lambda w3: w3.eth.send_raw_transaction(record.raw))
-        except ChainUnavailable:
-            raise
+            self.rpc.call(_send_raw(record.raw))
+        except Web3RPCError as exc:
+            outcome = settle_refusal(self.rpc, self.journal, record, exc)
+            if outcome == "dropped":
+                raise NonceTaken(f"nonce {record.nonce} of {record.sender} was used by another transaction") from None
+            if outcome == "rejected":
+                raise TransactionRejected(f"the node refused {record.hash}: {_short(exc)}") from None
         self.journal.set_status(record.hash, "sent")
 
     # -- the whole path
@@ -292,15 +408,19 @@ class TxSender:
     def send(self, *, to: str, data: Any, vault: str, tick_id: int | None = None, hedge_nonce: int | None = None,
              fees: Fees | None = None, wait: bool = True, note: str | None = None) -> SendResult:
         with self._lock:
+            if self.stop_requested.is_set():
+                raise ShuttingDown("stop requested: nothing new is signed")
             gas = self.simulate(to, data)
             fees = fees or self.rpc.call(lambda w3: suggest_fees(w3, self.policy.fees))
-            balance = self.rpc.call(lambda w3: w3.eth.get_balance(self.signer.address))
+            balance = self.rpc.call(lambda w3: _uint(w3.eth.get_balance(self.signer.address), "balance"))
             if balance < gas * fees.max_fee:
                 raise InsufficientGasFunds(
                     f"{self.signer.address} holds {balance / 1e18:.6f} ETH, needs {gas * fees.max_fee / 1e18:.6f} for gas"
                 )
-            chain_id = self.rpc.call(lambda w3: w3.eth.chain_id)
+            chain_id = self.rpc.call(lambda w3: _uint(w3.eth.chain_id, "chain id"))
             nonce = self.next_nonce()
+            if self.stop_requested.is_set():
+                raise ShuttingDown("stop requested before signing: nothing was signed")
             record = self._sign_and_journal(to=to, data=data, gas=gas, nonce=nonce, fees=fees, vault=vault,
                                             tick_id=tick_id, hedge_nonce=hedge_nonce, chain_id=chain_id, note=note)
             sent_at = time.monotonic()
@@ -341,19 +461,18 @@ class TxSender:
                 try:
                     self.broadcast(replacement)
                     hashes.append(replacement.hash)
-                except Exception as exc:
-                    # e.g. "nonce too low": the original was just mined; the loop will see it.
-                    self.journal.set_status(replacement.hash, "dropped", note=_short(exc))
+                except (NonceTaken, TransactionRejected):
+                    pass  # journalled by broadcast; e.g. the original was just mined: the loop sees it
+                except ChainUnavailable:
+                    hashes.append(replacement.hash)  # it may have reached a node: watch it too
                 next_bump = time.monotonic() + self.policy.bump_after_seconds
             time.sleep(self.policy.poll_seconds)
         return SendResult(hashes[-1], "pending", None, None, None, len(hashes) - 1, None)
 
-    def _receipt(self, tx_hash: str) -> Any:
+    def _receipt(self, tx_hash: str) -> TxReceipt | None:
         try:
-            return self.rpc.call(lambda w3: w3.eth.get_transaction_receipt(tx_hash))
+            return self.rpc.call(_receipt_of(tx_hash))
         except ChainUnavailable:
-            return None
-        except TransactionNotFound:
             return None
 
     def _confirm(self, tx_hash: str, receipt: Any, replacements: int, waited: float) -> SendResult:
@@ -386,6 +505,34 @@ class ReconcileReport:
     dropped: int = 0
     rebroadcast: int = 0
     still_pending: int = 0
+    rejected: int = 0
+
+
+def settle_refusal(rpc: RpcClient, journal: Journal, record: TxRecord, exc: Exception) -> str:
+    """A node answered `send_raw_transaction(record)` with an error: what does the chain say?
+
+    Returns and journals one of: `sent` (the node already has it, or it is mined), `replaced`
+    (another version of ours with this nonce is mined), `dropped` (a foreign transaction used the
+    nonce) or `rejected` (the nonce is unused and the node will not take it: final, so the keeper
+    is not stuck waiting for a transaction no node holds).
+    """
+    text = str(exc).lower()
+    if any(hint in text for hint in POOLED_HINTS):
+        journal.set_status(record.hash, "sent")
+        return "sent"
+    latest, _ = rpc.call(lambda w3: account_nonces(w3, record.sender))
+    if record.nonce < latest:
+        for version in journal.txs_with_nonce(record.sender, record.nonce):
+            if rpc.call(_receipt_of(version.hash)) is not None:
+                status = "sent" if version.hash == record.hash else "replaced"
+                journal.set_status(record.hash, status)
+                return status
+        journal.set_status(record.hash, "dropped", note="nonce used by another transaction")
+        log.warning("nonce taken by another transaction", extra={"hash": record.hash, "nonce": record.nonce})
+        return "dropped"
+    journal.set_status(record.hash, "rejected", note=_short(exc))
+    log.warning("transaction rejected by the node", extra={"hash": record.hash, "error": _short(exc)})
+    return "rejected"
 
 
 def reconcile(rpc: RpcClient, journal: Journal, sender: str, confirmations: int = 1) -> ReconcileReport:
@@ -395,20 +542,19 @@ def reconcile(rpc: RpcClient, journal: Journal, sender: str, confirmations: int 
     account's nonce has moved past it, something else used it (`dropped`); otherwise the
     highest-fee version is rebroadcast (a no-op if the node still has it).
     """
-    counts = dict(confirmed=0, failed=0, dropped=0, rebroadcast=0, still_pending=0)
+    counts = dict(confirmed=0, failed=0, dropped=0, rebroadcast=0, still_pending=0, rejected=0)
     by_nonce: dict[int, list[TxRecord]] = {}
     for tx in journal.open_txs(sender):
         if tx.nonce not in by_nonce:
             by_nonce[tx.nonce] = journal.txs_with_nonce(sender, tx.nonce)
-    latest_nonce = rpc.call(lambda w3: w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "latest"))
-    head = rpc.call(lambda w3: w3.eth.block_number)
+    if not by_nonce:
+        return ReconcileReport()
+    latest_nonce, _ = rpc.call(lambda w3: account_nonces(w3, sender))
+    head = rpc.call(lambda w3: _uint(w3.eth.block_number, "block number"))
     for nonce, txs in sorted(by_nonce.items()):
         mined = None
         for tx in txs:
-            try:
-                receipt = rpc.call(lambda w3, h=tx.hash: w3.eth.get_transaction_receipt(h))
-            except TransactionNotFound:
-                receipt = None
+            receipt = rpc.call(_receipt_of(tx.hash))
             if receipt is not None:
                 mined = (tx, receipt)
                 break
@@ -427,21 +573,47 @@ def reconcile(rpc: RpcClient, journal: Journal, sender: str, confirmations: int 
                 journal.set_status(tx.hash, "dropped", note="nonce used by another transaction")
             counts["dropped"] += 1
         else:
-            best = max(txs, key=lambda t: (t.max_fee, t.id))
+            best = max((t for t in txs if t.status != "rejected"), key=lambda t: (t.max_fee, t.id))
             try:
-                rpc.call(lambda w3: w3.eth.send_raw_transaction(best.raw))
+                rpc.call(_send_raw(best.raw))
                 journal.set_status(best.hash, "sent")
                 counts["rebroadcast"] += 1
             except Web3RPCError as exc:
-                now_latest = rpc.call(lambda w3: w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "latest"))
-                if nonce < now_latest:  # used meanwhile by something else
+                outcome = settle_refusal(rpc, journal, best, exc)
+                if outcome in ("dropped", "rejected"):  # no version of this nonce can land any more
                     for tx in txs:
-                        journal.set_status(tx.hash, "dropped", note="nonce used by another transaction")
-                    counts["dropped"] += 1
-                else:  # "already known" and friends: it is pending
-                    log.info("rebroadcast refused", extra={"hash": best.hash, "error": _short(exc)})
+                        if tx.status in OPEN_STATUSES:
+                            journal.set_status(tx.hash, outcome, note=f"{outcome} with its version {best.hash}")
+                    counts[outcome] += 1
+                else:  # "already known" and friends: it is pending (or a version just got mined)
                     counts["still_pending"] += 1
     return ReconcileReport(**counts)
+
+
+def recheck_final(rpc: RpcClient, journal: Journal, sender: str, window_blocks: int) -> list[TxRecord]:
+    """Reopen final transactions that a reorg took out of the chain.
+
+    Every `confirmed`/`failed` transaction mined within the last `window_blocks` blocks is looked
+    up again by hash. If the node no longer has a receipt, a reorg removed its block: it goes back
+    to `sent`, and `reconcile` then rebroadcasts the same signed bytes (or sees its nonce taken),
+    so the keeper neither forgets it nor decides again while it may still land. If it now sits in
+    another block, it goes back to `mined` until that block is deep enough. Returns the reopened.
+    """
+    head = rpc.call(lambda w3: _uint(w3.eth.block_number, "block number"))
+    reopened = []
+    for tx in journal.final_txs_since(sender, head - window_blocks):
+        receipt = rpc.call(_receipt_of(tx.hash))
+        if receipt is None:
+            journal.set_status(tx.hash, "sent", note=f"reorged out of block {tx.block}")
+        elif int(receipt["blockNumber"]) != tx.block:
+            journal.set_status(tx.hash, "mined", block=int(receipt["blockNumber"]),
+                               note=f"moved from block {tx.block} by a reorg")
+        else:
+            continue
+        log.warning("transaction reorged out", extra={"hash": tx.hash, "block": tx.block, "nonce": tx.nonce,
+                                                      "still_mined": receipt is not None})
+        reopened.append(tx)
+    return reopened
 
 
 # ---------------------------------------------------------------------------- the vault
@@ -464,16 +636,28 @@ class VaultClient:
         self._vault = w3.eth.contract(abi=load_abi("HedgeVault"))
         self._adapter = w3.eth.contract(abi=load_abi("UniswapV2Adapter"))
         self._snapshot_abi = next(f for f in load_abi("VaultLens") if f.get("name") == "riskSnapshot")["outputs"][0]
+        self._snapshot_call = self._lens.encode_abi("riskSnapshot", [Web3.to_checksum_address(self.vault)])
 
     def snapshot_raw(self) -> dict[str, Any]:
-        from keeper.snapshot import as_dict
-
-        call = self._lens.functions.riskSnapshot(Web3.to_checksum_address(self.vault))
-        data = call._encode_transaction_data()
         lens = Web3.to_checksum_address(self.lens)
-        raw = self.rpc.call(lambda w3: w3.eth.call({"to": lens, "data": data}, "latest"))
-        from eth_abi import decode as abi_decode
+        raw = self.rpc.call(lambda w3: w3.eth.call({"to": lens, "data": self._snapshot_call}, "latest"))
+        return self._decode_snapshot(raw)
 
+    def snapshot(self) -> Snapshot:
+        """The parsed snapshot. Decoding and the consistency checks run inside the RPC call: a
+        node that answers garbage or a self-contradicting snapshot is failed over like a dead one."""
+        lens = Web3.to_checksum_address(self.lens)
+
+        def read(w3: Web3) -> Snapshot:
+            raw = w3.eth.call({"to": lens, "data": self._snapshot_call}, "latest")
+            try:
+                return parse(self._decode_snapshot(raw))
+            except Exception as exc:  # eth_abi's decoding errors, SnapshotError, a missing field
+                raise ImplausibleReply(f"riskSnapshot: {_short(exc)}") from None
+
+        return self.rpc.call(read)
+
+    def _decode_snapshot(self, raw: bytes) -> dict[str, Any]:
         (decoded,) = abi_decode([_abi_type(self._snapshot_abi)], raw)
         return as_dict(self._snapshot_abi["components"], decoded)
 
@@ -482,14 +666,29 @@ class VaultClient:
         fn = "quoteInForBaseOut" if buy_base else "quoteOutForBaseIn"
         adapter = Web3.to_checksum_address(self.adapter or "")
         data = self._adapter.encode_abi(fn, [size_wad])
-        raw = self.rpc.call(lambda w3: w3.eth.call({"to": adapter, "data": data}, "latest"))
-        return int.from_bytes(raw[-32:], "big")
+
+        def read(w3: Web3) -> int:
+            raw = w3.eth.call({"to": adapter, "data": data}, "latest")
+            if len(raw) != 32:
+                raise ImplausibleReply(f"{fn}: {len(raw)} bytes, expected one uint256")
+            return int.from_bytes(raw, "big")
+
+        return self.rpc.call(read)
 
     def rebalance_data(self, target_wad: int, limit_quote: int, deadline: int, expected_nonce: int) -> str:
         return self._vault.encode_abi("rebalance", [target_wad, limit_quote, deadline, expected_nonce])
 
     def update_margin_data(self) -> str:
         return self._vault.encode_abi("updateMarginState", [])
+
+
+def slippage_bound(size_wad: int, spot_wad: int, slippage_bps: int, buy_base: bool, quote_decimals: int = 6) -> int:
+    """The contract's own execution bound (HedgeVault._slippageBound): the most quote a buy may
+    pay (rounded up), the least a sell must get (rounded down), in quote units."""
+    quote_to_wad = 10 ** (18 - quote_decimals)
+    if buy_base:
+        return -(-size_wad * spot_wad * (10_000 + slippage_bps) // (10**18 * 10_000 * quote_to_wad))
+    return size_wad * spot_wad * (10_000 - slippage_bps) // (10**18 * 10_000 * quote_to_wad)
 
 
 def keeper_limit(expected_quote: int, buy_base: bool, tolerance_bps: int) -> int:

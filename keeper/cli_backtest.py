@@ -258,7 +258,7 @@ def results_table(results: list[BacktestResult], title: str) -> Table:
         s = res.summary()
         cells = [res.policy]
         for _, key in COLUMNS[1:]:
-            value = s[key]  # type: ignore[index]
+            value = s[key]
             cells.append(f"{value:,.1f}" if key == "mean_trades" else f"{value:,.0f}")
         table.add_row(*cells)
     return table

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from keeper.deployments import Deployment, load, resolve_path
 from keeper.localchain import REPO_ROOT, ChainError, check_rpc
 
-
 RUNNER = REPO_ROOT / "scripts" / "toolchain" / "brownie_run.py"
 
 

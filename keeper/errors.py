@@ -48,7 +48,7 @@ def decode_revert(data: str | bytes | None) -> str:
         values = abi_decode(types, raw[4:])
     except Exception:  # malformed payload: still name the error
         return f"{name}(<undecodable>)"
-    args = ", ".join(f"{n}={_fmt(v)}" for n, v in zip(names, values))
+    args = ", ".join(f"{n}={_fmt(v)}" for n, v in zip(names, values, strict=True))
     return f"{name}({args})"
 
 

@@ -244,7 +244,7 @@ def _patch_zero_vol(
         ww * kd * t * itm,  # rho
     )
     patched = []
-    for arr, lim in zip(out, limits):
+    for arr, lim in zip(out, limits, strict=True):
         full = np.array(np.broadcast_to(arr, shape))
         full[mask] = lim
         patched.append(full)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ticks (
@@ -49,10 +50,12 @@ CREATE INDEX IF NOT EXISTS txs_sender_nonce ON txs(sender, nonce);
 """
 
 # signed: journalled, maybe broadcast. sent: the node accepted it. mined: in a block, not yet
-# deep enough. confirmed / failed: final (failed = reverted on chain). replaced: a higher-fee
-# transaction with the same nonce superseded it. dropped: its nonce was used by something else.
+# deep enough. confirmed / failed: final (failed = reverted on chain), unless a reorg within the
+# re-check window takes the block away (then back to sent). replaced: a higher-fee transaction
+# with the same nonce superseded it. dropped: its nonce was used by something else. rejected:
+# the node refused it for good while its nonce was unused (it is in no pool).
 OPEN_STATUSES = ("signed", "sent", "mined")
-FINAL_STATUSES = ("confirmed", "failed", "replaced", "dropped")
+FINAL_STATUSES = ("confirmed", "failed", "replaced", "dropped", "rejected")
 
 
 class JournalError(RuntimeError):
@@ -96,6 +99,12 @@ class Journal:
     def close(self) -> None:
         self._db.close()
 
+    def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path} read failed: {exc}") from None
+
     def _write(self, sql: str, args: tuple) -> int:
         try:
             cur = self._db.execute(sql, args)
@@ -114,7 +123,7 @@ class Journal:
     def recent_ticks(self, vault: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
         sql = "SELECT * FROM ticks" + (" WHERE vault = ?" if vault else "") + " ORDER BY id DESC LIMIT ?"
         args = (vault, limit) if vault else (limit,)
-        return [dict(r) for r in self._db.execute(sql, args)]
+        return [dict(r) for r in self._read(sql, args)]
 
     # ------------------------------------------------------------------ transactions
 
@@ -145,19 +154,27 @@ class Journal:
         if sender:
             sql += " AND sender = ?"
             args += (sender.lower(),)
-        return [TxRecord(**dict(r)) for r in self._db.execute(sql + " ORDER BY nonce, id", args)]
+        return [TxRecord(**dict(r)) for r in self._read(sql + " ORDER BY nonce, id", args)]
 
     def txs_with_nonce(self, sender: str, nonce: int) -> list[TxRecord]:
-        rows = self._db.execute("SELECT * FROM txs WHERE sender = ? AND nonce = ? ORDER BY id", (sender.lower(), nonce))
+        rows = self._read("SELECT * FROM txs WHERE sender = ? AND nonce = ? ORDER BY id", (sender.lower(), nonce))
+        return [TxRecord(**dict(r)) for r in rows]
+
+    def final_txs_since(self, sender: str, min_block: int) -> list[TxRecord]:
+        """Confirmed or failed transactions of `sender` mined at `min_block` or later."""
+        rows = self._read(
+            "SELECT * FROM txs WHERE sender = ? AND status IN ('confirmed', 'failed') AND block >= ? ORDER BY nonce, id",
+            (sender.lower(), min_block),
+        )
         return [TxRecord(**dict(r)) for r in rows]
 
     def highest_nonce(self, sender: str) -> int | None:
-        row = self._db.execute("SELECT MAX(nonce) FROM txs WHERE sender = ?", (sender.lower(),)).fetchone()
+        [row] = self._read("SELECT MAX(nonce) FROM txs WHERE sender = ?", (sender.lower(),))
         return None if row[0] is None else int(row[0])
 
     def all_txs(self, vault: str | None = None) -> list[TxRecord]:
         sql = "SELECT * FROM txs" + (" WHERE vault = ?" if vault else "") + " ORDER BY id"
-        return [TxRecord(**dict(r)) for r in self._db.execute(sql, (vault,) if vault else ())]
+        return [TxRecord(**dict(r)) for r in self._read(sql, (vault,) if vault else ())]
 
     def __iter__(self) -> Iterator[TxRecord]:
         return iter(self.all_txs())

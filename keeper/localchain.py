@@ -15,9 +15,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 LOOPBACK = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +120,7 @@ class LocalNode:
             raise ChainError(f"unknown node kind '{self.kind}' (expected anvil or ganache)")
         return cmd + list(self.extra_args)
 
-    def start(self, timeout: float = 30.0) -> "LocalNode":
+    def start(self, timeout: float = 30.0) -> LocalNode:
         if self.port is None:
             self.port = free_port()
         elif port_in_use(self.port):
@@ -133,7 +133,7 @@ class LocalNode:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace").strip().splitlines()
+                err = (self.process.stderr.read() if self.process.stderr else b"").decode(errors="replace").strip().splitlines()
                 raise ChainError(f"{self.kind} exited at start: {err[-1] if err else 'no output'}")
             try:
                 check_rpc(self.url, timeout=1.0)
@@ -155,7 +155,7 @@ class LocalNode:
             self.process.stderr.close()
         self.process = None
 
-    def __enter__(self) -> "LocalNode":
+    def __enter__(self) -> LocalNode:
         return self.start() if self.process is None else self
 
     def __exit__(self, *exc: object) -> None:

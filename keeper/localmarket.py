@@ -43,7 +43,8 @@ class LocalMarket:
         self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
         self.d = deployment
         c = deployment.contracts
-        contract = lambda key, abi: self.w3.eth.contract(address=Web3.to_checksum_address(c[key]), abi=load_abi(abi))
+        def contract(key, abi):
+            return self.w3.eth.contract(address=Web3.to_checksum_address(c[key]), abi=load_abi(abi))
         self.usd = contract("usd", "TestStablecoin")
         self.weth = contract("weth", "ERC20")
         self.price_feed = contract("price_feed", "AggregatorV3")
@@ -54,7 +55,7 @@ class LocalMarket:
         self.market = contract("option_market", "OptionMarket")
         self.lens = contract("vault_lens", "VaultLens")
         self.timelock = contract("timelock", "HedgeTimelock")
-        accounts = self.w3.eth.accounts
+        accounts = list(self.w3.eth.accounts)
         roles = deployment.params.get("roles", {})
         self.roles = Roles(
             deployer=deployment.params.get("deployer", accounts[0]),

@@ -29,6 +29,8 @@ class Metrics:
                                           ["vault", "reason"], registry=r)
         self.rpc_errors = Counter("hv_rpc_errors_total", "RPC failures by URL", ["url"], registry=r)
         self.ticks = Counter("hv_ticks_total", "Ticks by outcome", ["vault", "outcome"], registry=r)
+        self.reorged = Counter("hv_reorged_transactions_total", "Final transactions a reorg took out of the chain",
+                               registry=r)
         self.last_good_tick = Gauge("hv_last_good_tick_timestamp", "Unix time of the last good tick", registry=r)
         self.last_good_tick_at = 0.0
 
@@ -70,7 +72,7 @@ class HealthServer:
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, name="health", daemon=True)
 
-    def start(self) -> "HealthServer":
+    def start(self) -> HealthServer:
         self._thread.start()
         return self
 

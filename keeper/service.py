@@ -1,10 +1,12 @@
 """The keeper loop: scheduled and new-block ticks, never overlapping, per vault:
 snapshot -> Greeks -> policy -> contract cross-check -> simulate -> send -> journal.
 
-Faults (RPC down, oracle stale, simulation reverted, fee cap, no gas money, journal unwritable)
-are logged, exported as metrics and backed off; nothing is sent on data that was not verified,
-and the next good tick recovers. SIGTERM finishes the in-flight tick; a transaction still
-waiting for its receipt stays in the journal and is reconciled on the next start.
+Faults (RPC down, hanging or answering garbage, oracle stale, simulation reverted, fee cap, no
+gas money, nonce taken, journal unwritable) are logged, exported as metrics and backed off;
+nothing is sent on data that was not verified, and the next good tick recovers. Every tick first
+re-checks recently final transactions (a reorg may have taken them away) and settles open ones.
+SIGTERM finishes the in-flight tick without signing anything new; a transaction still waiting for
+its receipt stays in the journal and is reconciled on the next start. See docs/KEEPER.md, Faults.
 """
 
 from __future__ import annotations
@@ -21,15 +23,31 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from keeper import deployments
 from keeper.chain import (
-    GWEI, ChainUnavailable, FeeCapExceeded, FeePolicy, InsufficientGasFunds, RpcClient, SendPolicy, Signer,
-    SimulationFailed, TxSender, VaultClient, keeper_limit, reconcile,
+    GWEI,
+    ChainUnavailable,
+    FeeCapExceeded,
+    FeePolicy,
+    InsufficientGasFunds,
+    NonceTaken,
+    RpcClient,
+    SendPolicy,
+    ShuttingDown,
+    Signer,
+    SimulationFailed,
+    TransactionRejected,
+    TxSender,
+    VaultClient,
+    keeper_limit,
+    recheck_final,
+    reconcile,
+    slippage_bound,
 )
 from keeper.config import ConfigError, KeeperConfig, VaultConfig
 from keeper.greeks import JumpParams
 from keeper.journal import Journal, JournalError
 from keeper.metrics import HealthServer, Metrics
 from keeper.policy import AdaptiveBand, FixedBand, PolicyState, TimeInterval, WhalleyWilmott
-from keeper.snapshot import Snapshot, parse
+from keeper.snapshot import Snapshot
 from keeper.tick import TickContext, TickDecision, decide
 
 log = logging.getLogger("keeper")
@@ -108,6 +126,7 @@ class KeeperService:
     def startup(self) -> None:
         """Reconcile the journal with the chain before anything new is sent: a rebroadcast
         transaction is waited for (up to the receipt timeout) so no new decision races it."""
+        self._recheck_final()
         passes = [reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)]
         deadline = time.monotonic() + self.cfg.receipt_timeout_seconds
         while self.journal.open_txs(self.signer.address) and time.monotonic() < deadline:
@@ -165,6 +184,7 @@ class KeeperService:
         if time.monotonic() < r.next_allowed or self.stop_event.is_set():
             return None
         try:
+            self._recheck_final()
             if self.journal.open_txs(self.signer.address):
                 # An earlier transaction is still in flight (restart, or a receipt timeout): settle
                 # it first; deciding again now could race it.
@@ -174,7 +194,7 @@ class KeeperService:
                     decision = TickDecision(None, f"waiting for pending transaction {pending[0].hash}")
                     self._ok(r, "waiting")
                     return decision
-            snap = parse(r.client.snapshot_raw())
+            snap = r.client.snapshot()
             gas_price = self.rpc.call(lambda w3: w3.eth.gas_price)
             ctx = TickContext(r.ctx.policy, r.ctx.jumps, gas_price_gwei=gas_price / GWEI)
             decision, r.state = decide(snap, ctx, r.state)
@@ -196,6 +216,12 @@ class KeeperService:
             self._fail(r, "rpc_unavailable", exc)
         except (FeeCapExceeded, InsufficientGasFunds) as exc:
             self._fail(r, type(exc).__name__, exc)
+        except NonceTaken as exc:
+            self._fail(r, "nonce_taken", exc)
+        except TransactionRejected as exc:
+            self._fail(r, "tx_rejected", exc)
+        except ShuttingDown as exc:
+            log.info("tick stopped before signing", extra={"vault": name, "reason": str(exc)})
         except JournalError as exc:
             self._fail(r, "journal_error", exc)
         except Exception as exc:  # garbage from a node, a bug: never crash the loop, never send
@@ -207,6 +233,12 @@ class KeeperService:
         a = decision.action
         assert a is not None
         expected = r.client.expected_quote(a.buy_base, a.size_base_wad)
+        # The keeper's limit must be tighter than the contract's bound, never the other way round:
+        # a quote past the bound is a pool the trade would revert on, or a false answer (with
+        # it, the limit would silently fall back to the contract's looser bound).
+        bound = slippage_bound(a.size_base_wad, snap.spot_wad, snap.max_slippage_bps, a.buy_base)
+        if expected > bound if a.buy_base else expected < bound:
+            raise SimulationFailed(f"PoolQuoteOutsideBound(quote={expected}, bound={bound}, buy={a.buy_base})")
         limit = keeper_limit(expected, a.buy_base, tolerance_bps=20)
         deadline = snap.timestamp + 300
         data = r.client.rebalance_data(a.target_base_wad, limit, deadline, a.expected_nonce)
@@ -232,6 +264,11 @@ class KeeperService:
         log.info("transaction", extra={"vault": r.cfg.name, "hash": result.tx_hash, "status": result.status,
                                        "gas_used": result.gas_used, "replacements": result.replacements})
         return result
+
+    def _recheck_final(self) -> None:
+        reopened = recheck_final(self.rpc, self.journal, self.signer.address, self.sender.policy.reorg_window_blocks)
+        if reopened:
+            self.metrics.reorged.inc(len(reopened))
 
     def _export(self, name: str, snap: Snapshot) -> None:
         m = self.metrics

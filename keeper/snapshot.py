@@ -3,14 +3,26 @@
 Pure: takes the ABI-decoded tuple and returns frozen dataclasses. On-chain WAD values become
 floats in natural units (base, USD, annual vol); exact integers are kept where the keeper
 sends them back (hedge nonce, base balance, the contract's target and bound).
+
+`parse` also checks that the fields agree with each other the way VaultLens computes them (net
+delta = base held - holders' delta; the contract's target = base held +/- the trade size; a
+rebalance is only due outside the band). A node that returns a snapshot failing these checks is
+not believed (`SnapshotError`; the RPC client then counts it as that node's failure).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 WAD = 10**18
+
+
+
+class SnapshotError(ValueError):
+    """The snapshot's fields contradict each other: not what VaultLens returns."""
+
 
 # IHedgeVault.Reason
 REASONS = ("None", "OutsideBand", "OutsideHardBand", "Emergency", "IntervalNotElapsed", "OracleInvalid", "Paused")
@@ -19,7 +31,7 @@ REASONS = ("None", "OutsideBand", "OutsideHardBand", "Emergency", "IntervalNotEl
 def as_dict(abi_outputs: Sequence[dict], values: Sequence[Any]) -> dict[str, Any]:
     """Name every field of an ABI-decoded struct, recursively."""
     out: dict[str, Any] = {}
-    for spec, value in zip(abi_outputs, values):
+    for spec, value in zip(abi_outputs, values, strict=True):
         if spec["type"] == "tuple":
             out[spec["name"]] = as_dict(spec["components"], value)
         elif spec["type"] == "tuple[]":
@@ -61,6 +73,7 @@ class Snapshot:
     paused: bool
     oracle_ok: bool
     spot: float
+    spot_wad: int
     vol: float
     price_age_s: int
     vol_age_s: int
@@ -102,6 +115,7 @@ def parse(raw: dict[str, Any], quote_decimals: int = 6) -> Snapshot:
     q = 10**quote_decimals
     hp, rp, hs, c = raw["hedgeParams"], raw["riskParams"], raw["hedge"], raw["check"]
     ratio = int(raw["marginRatioBps"])
+    _check_consistent(raw)
     return Snapshot(
         block=int(raw["blockNumber"]),
         timestamp=int(raw["timestamp"]),
@@ -114,6 +128,7 @@ def parse(raw: dict[str, Any], quote_decimals: int = 6) -> Snapshot:
         paused=bool(raw["paused"]),
         oracle_ok=bool(raw["oracleOk"]),
         spot=raw["spotWad"] / WAD,
+        spot_wad=int(raw["spotWad"]),
         vol=raw["volWad"] / WAD,
         price_age_s=max(int(raw["timestamp"]) - int(raw["priceUpdatedAt"]), 0),
         vol_age_s=max(int(raw["timestamp"]) - int(raw["volUpdatedAt"]), 0),
@@ -145,3 +160,28 @@ def parse(raw: dict[str, Any], quote_decimals: int = 6) -> Snapshot:
             size_base_wad=int(c["sizeBaseWad"]), limit_quote=int(c["limitQuote"]), buy_base=bool(c["buyBase"]),
         ),
     )
+
+
+def _check_consistent(raw: dict[str, Any]) -> None:
+    c = raw["check"]
+    if not 0 <= int(c["reason"]) < len(REASONS):
+        raise SnapshotError(f"rebalance check reason {c['reason']} is not an IHedgeVault.Reason")
+    base, size, target = int(raw["baseBalanceWad"]), int(c["sizeBaseWad"]), int(c["targetBaseWad"])
+    if size and target != (base + size if c["buyBase"] else base - size):
+        raise SnapshotError(f"contract target {target} is not base {base} {'+' if c['buyBase'] else '-'} size {size}")
+    if c["needed"] and size == 0:
+        raise SnapshotError("a rebalance is due for a zero-size trade")
+    if not raw["oracleOk"]:
+        if c["needed"]:
+            raise SnapshotError("a rebalance is due while the oracle fails its checks")
+        return
+    if raw["spotWad"] <= 0 or raw["volWad"] <= 0:
+        raise SnapshotError(f"oracle passes its checks with spot {raw['spotWad']} and vol {raw['volWad']}")
+    net = int(raw["netDeltaWad"])
+    if net != base - int(raw["holdersDeltaWad"]):
+        raise SnapshotError(f"net delta {net} != base held {base} - holders' delta {raw['holdersDeltaWad']}")
+    band = int(raw["hedgeParams"]["deltaBandWad"])
+    # The check prices the book through market.book, the valuation through market.scenarios:
+    # allow them a rounding difference at the band's edge.
+    if c["needed"] and abs(net) * 1000 < band * 999:
+        raise SnapshotError(f"a rebalance is due with net delta {net} inside the band {raw['hedgeParams']['deltaBandWad']}")

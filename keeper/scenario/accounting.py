@@ -28,10 +28,11 @@ paid by the keeper's account in ETH, not by the vault: it is reported beside, no
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from keeper.scenario.runner import Observation
 

@@ -50,7 +50,7 @@ class Participants:
     def __init__(self, market: LocalMarket, blocks: BlockBuilder, depositor_count: int, buyer_count: int) -> None:
         self.m = market
         self.blocks = blocks
-        accounts = market.w3.eth.accounts
+        accounts = list(market.w3.eth.accounts)
         self.oracle = market.roles.deployer
         self.lister = market.roles.lister
         self.depositors = [accounts[2 + i] for i in range(depositor_count)]
@@ -66,7 +66,7 @@ class Participants:
 
     def fund(self, deposits_usd: list[float]) -> None:
         m, q = self.m, self.blocks.queue
-        for who, usd in zip(self.depositors, deposits_usd):
+        for who, usd in zip(self.depositors, deposits_usd, strict=True):
             q(m.usd.functions.mint(who, int(round(usd * USD))), self.oracle, "fund depositor", gas=120_000)
             q(m.usd.functions.approve(m.vault.address, MAX_UINT), who, "depositor approves vault", gas=80_000)
         for who in self.buyers:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_typing import HexStr
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 
@@ -122,7 +123,7 @@ class BlockBuilder:
         block = int(self.w3.eth.block_number)
         mined = []
         for q in self.queued:
-            receipt = self.w3.eth.get_transaction_receipt(q.tx_hash)
+            receipt = self.w3.eth.get_transaction_receipt(HexStr(q.tx_hash))
             if receipt is None:  # pragma: no cover - the block was full
                 raise ScenarioError(f"{q.label} was not mined in block {block} (block gas limit?)")
             ok = receipt["status"] == 1
@@ -140,4 +141,4 @@ class BlockBuilder:
                              [tx_hash, {"disableStorage": True, "disableStack": True, "disableMemory": True}], timeout=30)
         except ChainError as exc:
             return f"reverted ({exc})"
-        return decode_revert(trace.get("returnValue") or None)
+        return decode_revert((trace.get("returnValue") if isinstance(trace, dict) else None) or None)

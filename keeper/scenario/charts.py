@@ -32,7 +32,7 @@ def write_charts(out: Path, hedged: dict[str, Any] | None, unhedged: dict[str, A
     assert main is not None
     other = unhedged if hedged is not None else None
     paths = []
-    for name, draw in zip(CHARTS, (_price_and_hedge, _net_delta, _nav_per_share, _pnl_attribution)):
+    for name, draw in zip(CHARTS, (_price_and_hedge, _net_delta, _nav_per_share, _pnl_attribution), strict=True):
         fig = draw(plt, main, other)
         path = out / name
         fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -148,7 +148,7 @@ def _pnl_attribution(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) 
     colors = [c for _, _, c in PNL_PARTS] + ["black", "lightgray"]
     y = list(range(len(labels)))[::-1]
     right.barh(y, values, color=colors)
-    for yi, v in zip(y, values):
+    for yi, v in zip(y, values, strict=True):
         right.annotate(f"{v:+,.0f}", (v, yi), xytext=(4 if v >= 0 else -4, 0), textcoords="offset points",
                        ha="left" if v >= 0 else "right", va="center", fontsize=8)
     right.set_yticks(y, labels, fontsize=8)

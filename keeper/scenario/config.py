@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from keeper.config import read_toml
 
@@ -160,13 +161,13 @@ def _build(cls: type, raw: Any, where: str) -> Any:
 
 def _coerce(where: str, value: Any, typ: Any) -> Any:
     origin = typing.get_origin(typ)
-    if dataclasses.is_dataclass(typ):
+    if isinstance(typ, type) and dataclasses.is_dataclass(typ):
         return _build(typ, value, f"{where}.")
     if origin is tuple:
         (inner, *_rest) = typing.get_args(typ)
         if not isinstance(value, (list, tuple)):
             raise ScenarioError(f"{where}: expected a list, got {value!r}")
-        if dataclasses.is_dataclass(inner):
+        if isinstance(inner, type) and dataclasses.is_dataclass(inner):
             return tuple(_build(inner, v, f"{where}[{i}].") for i, v in enumerate(value))
         return tuple(_coerce(f"{where}[{i}]", v, inner) for i, v in enumerate(value))
     if origin in (dict, Mapping, typing.Mapping) or typ is Mapping:

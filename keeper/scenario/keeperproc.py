@@ -21,9 +21,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import IO
 
 from keeper.localchain import free_port
 from keeper.scenario.blocks import BlockBuilder
@@ -96,7 +97,7 @@ class KeeperProcess:
         self.metrics_port = free_port()
         self.proc: subprocess.Popen | None = None
         self._db: sqlite3.Connection | None = None
-        self._log = None
+        self._log: IO[str] | None = None
         self.log_reader = LogReader(self.log_path)
 
     def write_config(self) -> Path:

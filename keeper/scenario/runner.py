@@ -13,9 +13,10 @@ unwinds the hedge, and the depositors redeem what they may.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from eth_account import Account
 from web3 import Web3
@@ -231,7 +232,7 @@ def run(cfg: ScenarioConfig, stack: Stack, hedged: bool, work_dir: Path,
 
 
 def _close(cfg: ScenarioConfig, path: MarketPath, people: Participants, blocks: BlockBuilder,
-           observations: list[Observation], observe: "Observer", after_keeper: Callable[..., None], t0: int,
+           observations: list[Observation], observe: Observer, after_keeper: Callable[..., None], t0: int,
            hedged: bool) -> list[tuple[str, int]]:
     """Settle the last series, let the keeper unwind, then the depositors redeem what they may."""
     price, vol = float(path.price[-1]), float(path.vol[-1])
@@ -255,7 +256,7 @@ def _close(cfg: ScenarioConfig, path: MarketPath, people: Participants, blocks: 
         people.arbitrage(price)
         blocks.mine()
         after_keeper(None, step, "close", price)
-    withdrawals = []
+    withdrawals: list[tuple[str, int]] = []
     for who in people.depositors:
         blocks.open()
         shares = people.redeem_all_allowed(who)

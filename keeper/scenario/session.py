@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from keeper import __version__
 from keeper.scenario import report
@@ -56,8 +56,11 @@ def execute(cfg: ScenarioConfig, *, out_root: Path, rpc_url: str | None = None, 
                     stack.snapshot_id = stack.blocks.snapshot()
                 label = "steps with the keeper" if hedged else "steps without the keeper"
                 task = progress.add_task(label, total=cfg.steps + 1)
-                results[hedged] = run(cfg, stack, hedged, work / ("hedged" if hedged else "unhedged"),
-                                      progress=lambda done, total, what, task=task: progress.update(task, completed=done))
+
+                def advance(done: int, total: int, what: str, task: TaskID = task) -> None:
+                    progress.update(task, completed=done)
+
+                results[hedged] = run(cfg, stack, hedged, work / ("hedged" if hedged else "unhedged"), progress=advance)
         meta = {"hv_version": __version__, "started_utc": stamp, "rpc_url": stack.url, "chain_id": stack.chain_id,
                 "contracts": stack.deployment.contracts, "report_dir": str(report_dir)}
         summaries = {("hedged" if h else "unhedged"): report.summarize(cfg, path, r, meta) for h, r in results.items()}
