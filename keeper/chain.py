@@ -356,6 +356,15 @@ class TxSender:
             raise SimulationFailed(decode_revert(exc.data if isinstance(exc.data, str) else None)) from None
         return min(math.ceil(gas * self.policy.gas_multiplier), MAX_TX_GAS)
 
+    def _chain_id(self, w3: Web3) -> int:
+        """The chain id to sign for: the node's, which must be the deployment's. A signature for
+        another chain, handed to a lying node, could be replayed there."""
+        chain_id = _uint(w3.eth.chain_id, "chain id")
+        expected = self.rpc.expected_chain_id
+        if expected is not None and chain_id != expected:
+            raise ImplausibleReply(f"chain id {chain_id}, the deployment's is {expected}: nothing is signed for it")
+        return chain_id
+
     def next_nonce(self) -> int:
         """The chain's pending nonce, checked against itself and the journal; past any open one."""
         known = self.journal.highest_nonce(self.signer.address)
@@ -417,7 +426,7 @@ class TxSender:
                 raise InsufficientGasFunds(
                     f"{self.signer.address} holds {balance / 1e18:.6f} ETH, needs {gas * fees.max_fee / 1e18:.6f} for gas"
                 )
-            chain_id = self.rpc.call(lambda w3: _uint(w3.eth.chain_id, "chain id"))
+            chain_id = self.rpc.call(self._chain_id)
             nonce = self.next_nonce()
             if self.stop_requested.is_set():
                 raise ShuttingDown("stop requested before signing: nothing was signed")
@@ -582,7 +591,7 @@ def reconcile(rpc: RpcClient, journal: Journal, sender: str, confirmations: int 
                 outcome = settle_refusal(rpc, journal, best, exc)
                 if outcome in ("dropped", "rejected"):  # no version of this nonce can land any more
                     for tx in txs:
-                        if tx.status in OPEN_STATUSES:
+                        if tx.hash != best.hash and tx.status in OPEN_STATUSES:
                             journal.set_status(tx.hash, outcome, note=f"{outcome} with its version {best.hash}")
                     counts[outcome] += 1
                 else:  # "already known" and friends: it is pending (or a version just got mined)
