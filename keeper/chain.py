@@ -410,6 +410,7 @@ class TxSender:
                 raise NonceTaken(f"nonce {record.nonce} of {record.sender} was used by another transaction") from None
             if outcome == "rejected":
                 raise TransactionRejected(f"the node refused {record.hash}: {_short(exc)}") from None
+            return  # `sent` (the node has it) or `replaced` (a version of ours is mined): journalled
         self.journal.set_status(record.hash, "sent")
 
     # -- the whole path
@@ -417,8 +418,6 @@ class TxSender:
     def send(self, *, to: str, data: Any, vault: str, tick_id: int | None = None, hedge_nonce: int | None = None,
              fees: Fees | None = None, wait: bool = True, note: str | None = None) -> SendResult:
         with self._lock:
-            if self.stop_requested.is_set():
-                raise ShuttingDown("stop requested: nothing new is signed")
             gas = self.simulate(to, data)
             fees = fees or self.rpc.call(lambda w3: suggest_fees(w3, self.policy.fees))
             balance = self.rpc.call(lambda w3: _uint(w3.eth.get_balance(self.signer.address), "balance"))
@@ -428,7 +427,7 @@ class TxSender:
                 )
             chain_id = self.rpc.call(self._chain_id)
             nonce = self.next_nonce()
-            if self.stop_requested.is_set():
+            if self.stop_requested.is_set():  # SIGTERM mid-tick: nothing new is signed
                 raise ShuttingDown("stop requested before signing: nothing was signed")
             record = self._sign_and_journal(to=to, data=data, gas=gas, nonce=nonce, fees=fees, vault=vault,
                                             tick_id=tick_id, hedge_nonce=hedge_nonce, chain_id=chain_id, note=note)

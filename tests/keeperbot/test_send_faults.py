@@ -12,7 +12,7 @@ import pytest
 from web3 import Web3
 
 from keeper.abi import load_abi
-from keeper.chain import GWEI, Fees, reconcile
+from keeper.chain import GWEI, Fees, ShuttingDown, reconcile
 from keeper.journal import JournalError
 from keeper.localchain import rpc_call
 
@@ -110,3 +110,12 @@ def test_a_reorg_while_waiting_for_confirmations_reopens_the_transaction(make_se
     [tx] = journal.all_txs()
     assert (tx.hash, tx.status) == (result.tx_hash, "confirmed")
     assert w3.eth.get_transaction_count(keeper_key.address) == 1
+
+
+def test_a_stop_requested_mid_send_signs_nothing(make_sender, node, w3, journal, keeper_key):
+    sender = make_sender([node.url], keeper_key, journal)
+    sender.stop_requested.set()  # SIGTERM arrived while the tick was deciding
+    with pytest.raises(ShuttingDown):
+        sender.send(to=keeper_key.address, data="0x", vault="v")
+    assert journal.all_txs() == []
+    assert w3.eth.get_transaction_count(keeper_key.address, "pending") == 0
