@@ -166,7 +166,7 @@ def test_an_rpc_that_hangs_mid_tick_costs_one_timeout_then_the_next_url_serves(m
     elapsed = time.monotonic() - started
     assert d is not None and d.action is not None
     assert proxy.hits("eth_estimateGas") == 1  # one timeout, no retries on the hanging node
-    assert elapsed < 3.0, f"tick took {elapsed:.1f}s with a 1s RPC timeout"
+    assert elapsed < 4.5, f"tick took {elapsed:.1f}s with a 1s RPC timeout (web3's retries would take 5)"
     assert metric(service, "hv_rpc_errors_total", url=proxy.url) == 1
     assert market.hedge_nonce() == 1
     [tx] = service.journal.all_txs()
