@@ -28,7 +28,9 @@ from typing import Any, TypeVar
 from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_account.typed_transactions import TypedTransaction
 from eth_typing import HexStr
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.types import TxParams, TxReceipt
@@ -205,6 +207,19 @@ def checked_receipt(w3: Web3, tx_hash: str) -> TxReceipt | None:
     if not ok:
         raise ImplausibleReply(f"receipt of {tx_hash} does not describe it: {dict(receipt)!r:.200}")
     return receipt
+
+
+def _knows_transaction(w3: Web3, tx_hash: str) -> bool:
+    """Whether the node holds `tx_hash`, pending in its pool or mined."""
+    try:
+        tx = w3.eth.get_transaction(HexStr(tx_hash))
+    except TransactionNotFound:
+        return False
+    if tx is None:
+        return False
+    if "0x" + bytes(tx["hash"]).hex() != tx_hash.lower():
+        raise ImplausibleReply(f"eth_getTransactionByHash({tx_hash}) answered another transaction")
+    return True
 
 
 def _receipt_of(tx_hash: str) -> Callable[[Web3], TxReceipt | None]:
@@ -477,6 +492,46 @@ class TxSender:
             time.sleep(self.policy.poll_seconds)
         return SendResult(hashes[-1], "pending", None, None, None, len(hashes) - 1, None)
 
+    def bump_stuck(self) -> list[TxRecord]:
+        """Replace open transactions that have waited longer than `bump_after_seconds` since
+        their newest version was signed (e.g. found at start, signed by an earlier process):
+        the same call, nonce and gas, each fee field up by 12.5% or to the network's current
+        suggestion, whichever is higher, within the cap. Returns the replacements broadcast."""
+        replacements = []
+        with self._lock:
+            nonces = sorted({t.nonce for t in self.journal.open_txs(self.signer.address)})
+            for nonce in nonces:
+                versions = self.journal.txs_with_nonce(self.signer.address, nonce)
+                if any(v.status == "mined" for v in versions):
+                    continue  # in a block already: waiting for depth, not for fees
+                live = [v for v in versions if v.status in ("signed", "sent", "replaced")]
+                if not live:
+                    continue
+                newest = max(live, key=lambda v: (v.max_fee, v.id))
+                if time.time() - newest.created < self.policy.bump_after_seconds:
+                    continue
+                try:
+                    fees = Fees(newest.max_fee, newest.priority_fee).bumped(self.policy.fees.max_fee_cap)
+                    now = self.rpc.call(lambda w3: suggest_fees(w3, self.policy.fees))
+                    fees = Fees(max(fees.max_fee, now.max_fee), max(fees.priority_fee, now.priority_fee))
+                except FeeCapExceeded as exc:
+                    log.warning("stuck transaction: fee cap reached, waiting", extra={"hash": newest.hash, "error": str(exc)})
+                    continue
+                tx = TypedTransaction.from_bytes(HexBytes(newest.raw)).as_dict()
+                replacement = self._sign_and_journal(
+                    to=Web3.to_checksum_address(tx["to"]), data="0x" + bytes(tx["data"]).hex(), gas=int(tx["gas"]),
+                    nonce=nonce, fees=fees, vault=newest.vault, tick_id=newest.tick_id, hedge_nonce=newest.hedge_nonce,
+                    chain_id=int(tx["chainId"]), note=f"fee bump of {newest.hash}",
+                )
+                log.info("stuck transaction re-sent with higher fees", extra={
+                    "hash": replacement.hash, "replaces": newest.hash, "nonce": nonce, "max_fee_gwei": fees.max_fee / GWEI})
+                try:
+                    self.broadcast(replacement)
+                except (NonceTaken, TransactionRejected):
+                    continue  # journalled by broadcast
+                replacements.append(replacement)
+        return replacements
+
     def _receipt(self, tx_hash: str) -> TxReceipt | None:
         try:
             return self.rpc.call(_receipt_of(tx_hash))
@@ -521,11 +576,13 @@ def settle_refusal(rpc: RpcClient, journal: Journal, record: TxRecord, exc: Exce
 
     Returns and journals one of: `sent` (the node already has it, or it is mined), `replaced`
     (another version of ours with this nonce is mined), `dropped` (a foreign transaction used the
-    nonce) or `rejected` (the nonce is unused and the node will not take it: final, so the keeper
-    is not stuck waiting for a transaction no node holds).
+    nonce) or `rejected` (the nonce is unused and the node neither takes nor holds it: final, so
+    the keeper is not stuck waiting for a transaction no node holds).
     """
     text = str(exc).lower()
-    if any(hint in text for hint in POOLED_HINTS):
+    # A node may refuse a transaction it already holds for another reason first (Anvil: "max fee
+    # per gas less than block base fee" for a pooled one): ask it by hash before concluding.
+    if any(hint in text for hint in POOLED_HINTS) or rpc.call(lambda w3: _knows_transaction(w3, record.hash)):
         journal.set_status(record.hash, "sent")
         return "sent"
     latest, _ = rpc.call(lambda w3: account_nonces(w3, record.sender))

@@ -130,6 +130,8 @@ class KeeperService:
         passes = [reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)]
         deadline = time.monotonic() + self.cfg.receipt_timeout_seconds
         while self.journal.open_txs(self.signer.address) and time.monotonic() < deadline:
+            if not self.dry_run:
+                self.sender.bump_stuck()  # a transaction an earlier process left stuck on low fees
             time.sleep(0.5)
             passes.append(reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations))
         report = {k: sum(getattr(p, k) for p in passes) for k in ("confirmed", "failed", "dropped")}
@@ -190,6 +192,8 @@ class KeeperService:
                 # it first; deciding again now could race it.
                 reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations)
                 pending = self.journal.open_txs(self.signer.address)
+                if pending and not self.dry_run:
+                    self.sender.bump_stuck()
                 if pending:
                     decision = TickDecision(None, f"waiting for pending transaction {pending[0].hash}")
                     self._ok(r, "waiting")

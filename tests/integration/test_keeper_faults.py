@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -405,11 +406,31 @@ def test_a_full_disk_under_the_journal_stops_all_sending_alerts_and_recovers(mar
     assert keeper_nonce(market) == 1
 
 
+@pytest.fixture
+def automine(chain):
+    """Switch Anvil's automine; it is a node setting that evm_revert keeps, so the fixture turns it
+    back on whatever happens."""
+    node, _ = chain
+    yield lambda on: rpc_call(node.url, "evm_setAutomine", [on])
+    rpc_call(node.url, "evm_setAutomine", [True])
+
+
+def journal_txs(path: Path) -> list[tuple[str, str, int, int, int | None]]:
+    """(hash, status, nonce, max fee, hedge nonce) of every journalled transaction, read-only
+    while a keeper process may be writing (WAL)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT hash, status, nonce, max_fee, hedge_nonce FROM txs ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("fate", ["lost", "stuck"])
 def test_sigterm_while_a_transaction_is_pending_exits_cleanly_and_the_restart_lands_it_once(
-        market, accounts, chain, tmp_path):
+        fate, market, accounts, chain, automine, tmp_path):
     node, deployment = chain
     written_book(market, accounts, calls=10)
-    rpc_call(node.url, "evm_setAutomine", [False])  # the hedge will wait in the pool
+    automine(False)  # the hedge will wait in the pool
     port = free_port()
     cfg = write_config(tmp_path / "term.toml", [node.url], deployment.path, metrics_port=port,
                        bump_after_seconds=120, receipt_timeout_seconds=120)
@@ -422,26 +443,40 @@ def test_sigterm_while_a_transaction_is_pending_exits_cleanly_and_the_restart_la
     assert code == 0, "".join(keeper.lines[-20:])
     assert took < 10, f"SIGTERM took {took:.1f}s: the keeper waited for the receipt instead of stopping"
     assert any(x["msg"] == "keeper stopped" for x in keeper.logs())
-    journal = Journal(tmp_path / "term.sqlite")
-    [pending] = journal.all_txs()
-    journal.close()
-    assert pending.status == "sent"  # journalled, still open for the next start
-
-    # While the keeper is down the transaction is lost from the node's pool; then blocks resume.
-    rpc_call(node.url, "anvil_dropAllTransactions")
-    rpc_call(node.url, "evm_setAutomine", [True])
-    assert keeper_nonce(market, "pending") == 0 and market.hedge_nonce() == 0
-
+    [(pending_hash, status, nonce, max_fee, hedge_nonce)] = journal_txs(tmp_path / "term.sqlite")
+    assert (status, nonce, hedge_nonce) == ("sent", 0, 0)  # journalled, still open for the next start
     env = {**os.environ, "HV_KEEPER_KEY": KEEPER_KEY}
-    restarted = subprocess.run([HV, "keeper", "once", "--config", str(cfg)], env=env, capture_output=True, text=True,
-                               timeout=120)
-    assert restarted.returncode == 0, restarted.stderr[-2000:]
-    [report] = [json.loads(x)["report"] for x in restarted.stderr.splitlines()
-                if x.startswith("{") and json.loads(x)["msg"] == "journal reconciled"]
-    assert report["rebroadcast"] == 1 and report["confirmed"] == 1
-    journal = Journal(tmp_path / "term.sqlite")
-    [landed] = journal.all_txs()
-    journal.close()
-    assert (landed.hash, landed.status) == (pending.hash, "confirmed")  # the same signed bytes, once
-    assert market.hedge_nonce() == 1 and keeper_nonce(market) == 1
+    once = [HV, "keeper", "once", "--config", str(cfg)]
 
+    if fate == "lost":
+        # While the keeper is down the node loses the transaction; then blocks resume.
+        rpc_call(node.url, "anvil_dropAllTransactions")
+        automine(True)
+        assert keeper_nonce(market, "pending") == 0 and market.hedge_nonce() == 0
+        restarted = subprocess.run(once, env=env, capture_output=True, text=True, timeout=120)
+        assert restarted.returncode == 0, restarted.stderr[-2000:]
+        [report] = [json.loads(x)["report"] for x in restarted.stderr.splitlines()
+                    if x.startswith("{") and json.loads(x)["msg"] == "journal reconciled"]
+        assert report["rebroadcast"] == 1 and report["confirmed"] == 1
+        assert journal_txs(tmp_path / "term.sqlite") == [(pending_hash, "confirmed", 0, max_fee, 0)]  # same bytes
+    else:
+        # While the keeper is down fees rise past what the transaction offers: the node holds it,
+        # but no block will take it. The restarted keeper re-sends it with higher fees.
+        rpc_call(node.url, "anvil_setNextBlockBaseFeePerGas", [hex(2 * max_fee)])
+        write_config(tmp_path / "term.toml", [node.url], deployment.path, metrics_port=port,
+                     bump_after_seconds=1, receipt_timeout_seconds=30)
+        restarted = subprocess.Popen(once, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for("the restarted keeper to re-sign with higher fees",
+                     lambda: len(journal_txs(tmp_path / "term.sqlite")) == 2, 30)
+            rpc_call(node.url, "evm_mine")  # a block: only the replacement pays enough for it
+            _, err = restarted.communicate(timeout=60)
+        finally:
+            if restarted.poll() is None:
+                restarted.kill()
+                restarted.communicate()
+        assert restarted.returncode == 0, err[-2000:]
+        [original, bumped] = journal_txs(tmp_path / "term.sqlite")
+        assert original == (pending_hash, "replaced", 0, max_fee, 0)
+        assert (bumped[1], bumped[2], bumped[4]) == ("confirmed", 0, 0) and bumped[3] > 2 * max_fee
+    assert market.hedge_nonce() == 1 and keeper_nonce(market) == 1

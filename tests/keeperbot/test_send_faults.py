@@ -119,3 +119,28 @@ def test_a_stop_requested_mid_send_signs_nothing(make_sender, node, w3, journal,
         sender.send(to=keeper_key.address, data="0x", vault="v")
     assert journal.all_txs() == []
     assert w3.eth.get_transaction_count(keeper_key.address, "pending") == 0
+
+
+def test_a_transaction_an_earlier_process_left_stuck_is_re_sent_with_higher_fees(make_sender, set_automine, node,
+                                                                                 stack, w3, journal, keeper_key):
+    set_automine(node, False)
+    first = make_sender([node.url], keeper_key, journal)
+    to, data = approve_call(stack, 17)
+    pending = first.send(to=to, data=data, vault="v", fees=Fees(2 * GWEI, GWEI), wait=False)
+    # ... that process stops; meanwhile the base fee rises past what the transaction offers: the
+    # node holds it, but no block will take it.
+    rpc_call(node.url, "anvil_setNextBlockBaseFeePerGas", [hex(5 * GWEI)])
+    assert w3.eth.get_transaction_count(keeper_key.address, "pending") == 1
+
+    restarted = make_sender([node.url], keeper_key, journal, bump_after_seconds=0.0)
+    assert reconcile(restarted.rpc, journal, keeper_key.address).still_pending == 1  # the node still holds it
+    [replacement] = restarted.bump_stuck()
+    next_base = w3.eth.fee_history(1, "latest", [50])["baseFeePerGas"][-1]
+    assert replacement.nonce == 0 and replacement.max_fee >= max(next_base, 2 * GWEI * 1125 // 1000)
+    rpc_call(node.url, "evm_mine")
+    assert reconcile(restarted.rpc, journal, keeper_key.address).confirmed == 1
+    statuses = {t.hash: t.status for t in journal.all_txs()}
+    assert statuses == {pending.tx_hash: "replaced", replacement.hash: "confirmed"}
+    assert w3.eth.get_transaction_count(keeper_key.address) == 1
+    usd = w3.eth.contract(address=stack.address("usd"), abi=load_abi("TestStablecoin"))
+    assert usd.functions.allowance(keeper_key.address, stack.address("uniswap_router")).call() == 17
