@@ -134,7 +134,7 @@ class KeeperService:
                 self.sender.bump_stuck()  # a transaction an earlier process left stuck on low fees
             time.sleep(0.5)
             passes.append(reconcile(self.rpc, self.journal, self.signer.address, self.cfg.confirmations))
-        report = {k: sum(getattr(p, k) for p in passes) for k in ("confirmed", "failed", "dropped")}
+        report = {k: sum(getattr(p, k) for p in passes) for k in ("confirmed", "failed", "dropped", "rejected")}
         report["rebroadcast"] = passes[0].rebroadcast
         report["still_pending"] = len(self.journal.open_txs(self.signer.address))
         log.info("journal reconciled", extra={"report": report, "keeper": self.signer.address})
