@@ -23,8 +23,8 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 ///      `read(config)` asks the feed for its decimals on every call, so a stale scale can never
 ///      misprice. `read(feed, feedDecimals, ...)` takes decimals the caller pinned at deployment
 ///      (`decimalsOf`), as Morpho's ChainlinkOracle does, and saves that call (~2,300 gas per feed per
-///      read): for a caller whose feeds are immutable, where a feed whose decimals changed would move
-///      its answer by powers of ten, outside any sensibly set [min, max].
+///      read), for callers whose feeds are immutable. A feed whose decimals changed afterwards would
+///      be misread by a power of ten (docs/PRICING.md, "Decimals").
 ///      Scaling from more than 18 decimals rounds down.
 library OracleLib {
     /// @notice One feed and the checks applied to it.
