@@ -51,9 +51,21 @@ class App {
     return this.walletReader;
   }
 
-  async refresh() {
-    if (this.refreshing) { this.again = true; return; }
-    this.refreshing = true;
+  /** Re-read everything. Calls during a read coalesce into one more read after it; the promise
+   *  resolves once a read that started after the call has been rendered. */
+  refresh() {
+    if (!this.queued) {
+      const previous = this.running ?? Promise.resolve();
+      this.queued = previous.then(() => {
+        this.queued = null;
+        this.running = this.readAll();
+        return this.running;
+      });
+    }
+    return this.queued;
+  }
+
+  async readAll() {
     const banners = [];
     try {
       const reader = this.reader();
@@ -76,9 +88,7 @@ class App {
       banners.push({ key: "read-error", error: true, text: `Cannot read the chain: ${err?.shortMessage || err?.message || err}` });
     } finally {
       this.render(banners);
-      this.refreshing = false;
       document.body.dataset.refreshes = String(++this.refreshes);
-      if (this.again) { this.again = false; this.refresh(); }
     }
   }
 
@@ -218,7 +228,7 @@ class App {
       previews.withdraw = [`You can withdraw at most ${usd(us.maxWithdraw)} now: ${why}.`, true];
     } else {
       wdOk = true;
-      const all = this.withdrawAll && us.maxRedeem === us.shares;
+      const all = this.redeemsAll(us);
       const shares = all ? us.shares : await reader.vault.previewWithdraw(wd).catch(() => null);
       previews.withdraw = [shares === null ? "Preview unavailable." : `Burns ${fmtUnits(shares, st.shareDecimals, 4)} of your ${fmtUnits(us.shares, st.shareDecimals, 4)} ${st.shareSymbol}.`, false, shares];
     }
@@ -275,6 +285,12 @@ class App {
     document.body.dataset.forms = String(seq);
   }
 
+  /** "max" when every share is withdrawable: redeem the shares themselves, so no dust is left
+   *  behind (the vault's maxRedeem rounds twice and can report a few units less than the balance). */
+  redeemsAll(us) {
+    return this.withdrawAll && us.shares > 0n && us.sharesValue !== null && us.maxWithdraw >= us.sharesValue;
+  }
+
   fillMaxWithdraw() {
     const us = this.state.us;
     if (!us) return;
@@ -306,7 +322,7 @@ class App {
     if (amount === null) return;
     return this.tx.run("deposit", `Deposit ${fmtUnits(amount, this.units.usd, 2)} USDC`, async (signer) => ({
       contract: this.reader().vault.connect(signer), method: "deposit", args: [amount, this.wallet.account],
-    })).then((r) => { if (r) $("deposit-amount").value = ""; });
+    })).then((r) => { if (r) { $("deposit-amount").value = ""; this.updateForms(); } });
   }
 
   withdraw() {
@@ -314,14 +330,13 @@ class App {
     const us = this.state.us;
     if (amount === null || !us) return;
     const account = this.wallet.account;
-    const all = this.withdrawAll && us.maxRedeem === us.shares;
-    // "max" with every share withdrawable redeems the shares themselves, so no dust is left behind.
+    const all = this.redeemsAll(us);
     const label = all ? `Withdraw everything (${fmtUnits(amount, this.units.usd, 2)} USDC)` : `Withdraw ${fmtUnits(amount, this.units.usd, 2)} USDC`;
     return this.tx.run("withdraw", label, async (signer) => ({
       contract: this.reader().vault.connect(signer),
       method: all ? "redeem" : "withdraw",
       args: all ? [us.shares, account, account] : [amount, account, account],
-    })).then((r) => { if (r) { $("withdraw-amount").value = ""; this.withdrawAll = false; } });
+    })).then((r) => { if (r) { $("withdraw-amount").value = ""; this.withdrawAll = false; this.updateForms(); } });
   }
 
   async buy() {

@@ -84,7 +84,9 @@ export class TxRunner {
       return null;
     } finally {
       this.busy = false;
-      this.onSettled?.();
+      // The figures after the transaction: the entry says when the page has re-read them.
+      await this.onSettled?.();
+      entry.li.dataset.read = "1";
     }
   }
 

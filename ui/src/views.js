@@ -80,7 +80,7 @@ export function walletBanners(wallet, config, canRead) {
   } else if (wallet.connected && !wallet.onRightChain) {
     out.push({
       key: "wrong-network", error: true,
-      text: `Wrong network: your wallet is on ${chainName(wallet.chainId)}, but this vault is on ${chainName(config.chain_id)} ("${config.network}"). Switch network in your wallet, or press "Switch network", to continue.`,
+      text: `Wrong network: your wallet is on ${chainName(wallet.chainId)}, but this vault ("${config.network}") is on ${chainName(config.chain_id)}. Switch network in your wallet, or press "Switch network", to continue.`,
     });
   }
   if (!canRead) {
@@ -236,15 +236,15 @@ export function renderRisk(vs, rebalances) {
 
   const note = $("keeper-note");
   const quiet = vs.now - vs.lastRebalanceAt > Math.max(2 * vs.minIntervalSeconds, 600);
-  if (rebalances === null) {
-    note.textContent = "Could not read the rebalance history.";
-  } else if (vs.rebalanceDue && quiet) {
-    note.textContent = `A hedge is due (${vs.rebalanceReason}) but none has happened for ${vs.lastRebalanceAt ? fmtDuration(vs.now - vs.lastRebalanceAt) : "ever"}: the keeper may not be running. The chart and the history below come from the chain and need the keeper to move.`;
-  } else if (!rebalances.length) {
-    note.textContent = NO_REBALANCES;
-  } else {
-    note.textContent = `${rebalances.length} rebalance${rebalances.length === 1 ? "" : "s"} by the keeper; the chart shows the net delta before and after each, and now.`;
+  const sentences = [];
+  if (rebalances === null) sentences.push("Could not read the rebalance history.");
+  else if (!rebalances.length) sentences.push(NO_REBALANCES);
+  else sentences.push(`${rebalances.length} rebalance${rebalances.length === 1 ? "" : "s"} by the keeper; the chart shows the net delta before and after each, and now.`);
+  if (vs.rebalanceDue && quiet) {
+    const since = vs.lastRebalanceAt ? `for ${fmtDuration(vs.now - vs.lastRebalanceAt)}` : "yet";
+    sentences.push(`A hedge is due (${vs.rebalanceReason}) but none has happened ${since}: the keeper may not be running.`);
   }
+  note.textContent = sentences.join(" ");
   note.dataset.rebalances = rebalances === null ? "" : String(rebalances.length);
 
   const chartBox = $("delta-chart");

@@ -33,7 +33,8 @@ export class Wallet extends EventTarget {
     if (!this.available) throw new Error("no wallet");
     const accounts = await this.ethereum.request({ method: "eth_requestAccounts" });
     await this._readChain();
-    this._setAccounts(accounts);
+    this.account = accounts?.length ? getAddress(accounts[0]) : null;
+    this._changed();
   }
 
   /** Pick up a connection the user already granted, without a prompt. */
@@ -42,7 +43,8 @@ export class Wallet extends EventTarget {
     const accounts = await this.ethereum.request({ method: "eth_accounts" });
     if (accounts?.length) {
       await this._readChain();
-      this._setAccounts(accounts);
+      this.account = getAddress(accounts[0]);
+      this._changed();
     }
   }
 
@@ -72,9 +74,10 @@ export class Wallet extends EventTarget {
     this.chainId = Number(BigInt(await this.ethereum.request({ method: "eth_chainId" })));
   }
 
-  _setAccounts(accounts) {
+  async _setAccounts(accounts) {
     const next = accounts?.length ? getAddress(accounts[0]) : null;
-    if (next?.toLowerCase() === this.account?.toLowerCase()) return;
+    if (next === this.account) return;
+    if (next && this.chainId === null) await this._readChain().catch(() => {});
     this.account = next;
     this._changed();
   }
