@@ -96,7 +96,9 @@ def build_site(d: Deployment, rpc_url: str | None = None, dist: Path = DIST) -> 
 class Handler(BaseHTTPRequestHandler):
     site: Site  # set on the subclass made by make_server
     server_version = "hv-ui"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         pass  # quiet: the page's own log is in the browser
@@ -114,6 +116,10 @@ class Handler(BaseHTTPRequestHandler):
         if ctype.startswith("text/") or ctype.endswith("javascript"):
             ctype += "; charset=utf-8"
         self._send(file.read_bytes(), ctype)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.head_only = True
+        self.do_GET()
 
     def do_POST(self) -> None:  # noqa: N802
         if self.path != "/rpc" or not self.site.rpc_url:
@@ -148,7 +154,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Security-Policy", CSP)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.end_headers()
-        self.wfile.write(data)
+        if not getattr(self, "head_only", False):
+            self.wfile.write(data)
 
 
 def _rpc_refusal(calls: Any, refused: list[Any]) -> Any:

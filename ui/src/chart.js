@@ -46,11 +46,15 @@ export function deltaChart(points, now, band, hardBand) {
   for (const p of points) svg.append(el("circle", { cx: x(p.time), cy: y(p.post), r: 3, class: "rebalance-dot" }));
   if (now && now.delta !== null) svg.append(el("circle", { cx: x(now.time), cy: y(now.delta), r: 4, class: "now-dot" }));
 
-  const label = (v) => `${v >= 0 ? "+" : ""}${v.toFixed(2)}`;
-  for (const v of [span, band, 0, -band, -span]) {
+  const label = (v) => `${v > 0 ? "+" : ""}${v.toFixed(2)}`;
+  const ticks = [span, -span, 0];
+  if (y(-band) - y(band) > 28) ticks.push(band, -band); // the band's own labels only where they fit
+  for (const v of ticks) {
     svg.append(el("text", { x: PAD.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, label(v)));
   }
-  const clock = (t) => new Date(t * 1000).toISOString().slice(11, 16);
+  // UTC clock time; with the date when the chart spans more than a day.
+  const iso = (t) => new Date(t * 1000).toISOString();
+  const clock = t1 - t0 > 20 * 3600 ? (t) => `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}` : (t) => iso(t).slice(11, 16);
   svg.append(el("text", { x: PAD.left, y: H - 6, class: "tick" }, clock(t0)));
   svg.append(el("text", { x: W - PAD.right, y: H - 6, class: "tick", "text-anchor": "end" }, clock(t1)));
   return svg;
