@@ -35,6 +35,12 @@ const chain = {
   usd: new Contract(config.contracts.usd, abis.ERC20, node),
 };
 const me = settings.account;
+// The local deployment's feeds are Chainlink's MockV3Aggregator: anyone may post a round.
+const MOCK_FEED = ["function updateAnswer(int256 answer)"];
+const feeds = {
+  price: new Contract(config.contracts.price_feed, MOCK_FEED, node),
+  vol: new Contract(config.contracts.vol_feed, MOCK_FEED, node),
+};
 
 function log(obj) {
   process.stdout.write(JSON.stringify(obj, (_, v) => (typeof v === "bigint" ? v.toString() : v)) + "\n");
@@ -220,6 +226,43 @@ async function flow() {
     await waitRaw("#my-shares", 0n);
     assert.equal(await chain.market.balanceOf(me, id), parseUnits("4", 18), "the option position stays");
     return { received, shown: await text("#my-shares") };
+  });
+
+  const shortCall = [...(await chain.market.liveSeries())].filter((s) => s.isCall).sort((a, b) => Number(a.expiry - b.expiry))[0];
+  await step(`after expiry: buy 2 of call series #${shortCall.id}, expire it in the money, settle and redeem from the page`, async () => {
+    const sid = shortCall.id;
+    await page.selectOption("#buy-series", String(sid));
+    await page.fill("#buy-amount", "2");
+    await waitEnabled("#buy-approve");
+    assert.equal((await transact("#buy-approve", "buy-approve")).status, "confirmed");
+    await waitEnabled("#buy-submit");
+    assert.equal((await transact("#buy-submit", "buy")).status, "confirmed");
+    assert.equal(await chain.market.balanceOf(me, sid), parseUnits("2", 18));
+    // Time passes the expiry; the oracle's next rounds (the mocks' updateAnswer) come just after it.
+    const now = (await node.getBlock("latest")).timestamp;
+    await node.send("evm_increaseTime", [Number(shortCall.expiry) - now + 60]);
+    await node.send("evm_mine", []);
+    await sendAs(settings.keeper, feeds.price, "updateAnswer", [3500n * 10n ** 8n]);
+    await sendAs(settings.keeper, feeds.vol, "updateAnswer", [8n * 10n ** 7n]);
+    const row = `#positions tr[data-position="${sid}"]`;
+    await page.waitForSelector(`${row} button[data-settle="${sid}"]`, { timeout: WAIT_MS });
+    const settle = await transact(`${row} button[data-settle="${sid}"]`, "settle");
+    assert.equal(settle.status, "confirmed", settle.detail);
+    const [, payoffPerUnit, settled] = await chain.market.settledSeries(sid);
+    assert.ok(settled);
+    const perUnit = 3500n * 10n ** 18n - shortCall.strikeWad;
+    const payout = perUnit * 2n / 10n ** 12n; // 2 options, WAD -> 6-decimal USDC
+    assert.equal(payoffPerUnit, perUnit, "a call settled at 3,500 pays 3,500 - strike per unit");
+    await page.waitForSelector(`${row} button[data-redeem="${sid}"]`, { timeout: WAIT_MS });
+    const status = await page.locator(`${row} td`).nth(5).innerText();
+    assert.equal(status, `settled: pays ${(Number(payout) / 1e6).toLocaleString("en-US", { minimumFractionDigits: 2 })} USDC`);
+    const usdBefore = await chain.usd.balanceOf(me);
+    const redeem = await transact(`${row} button[data-redeem="${sid}"]`, "redeem");
+    assert.equal(redeem.status, "confirmed", redeem.detail);
+    assert.equal(await chain.market.balanceOf(me, sid), 0n);
+    assert.equal((await chain.usd.balanceOf(me)) - usdBefore, payout);
+    await page.waitForFunction((r) => !document.querySelector(r), row, { timeout: WAIT_MS });
+    return { series: sid, shown: status, paid: payout };
   });
 
   await step("everything the page loaded came from its own server; no script errors", async () => {

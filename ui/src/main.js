@@ -190,7 +190,8 @@ class App {
   async updateForms() {
     const seq = (this.formSeq = (this.formSeq ?? 0) + 1);
     const reader = this.reader();
-    const { vs, us, st } = this.state;
+    const { us, st } = this.state;
+    const vs = reader ? this.state.vs : null; // no reader (wallet gone to another chain): nothing to preview
     const ready = this.wallet.ready && us !== null && vs !== null;
     const usd = (v) => `${fmtUnits(v, this.units.usd, 2)} USDC`;
     const previews = {};

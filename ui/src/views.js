@@ -76,14 +76,14 @@ export function renderBanners(banners) {
 export function walletBanners(wallet, config, canRead) {
   const out = [];
   if (!wallet.available) {
-    out.push({ key: "no-wallet", text: "No wallet found in this browser. Install MetaMask (or another wallet that injects window.ethereum) to deposit or buy options." });
+    const reads = canRead ? "" : " Without one this page cannot read the chain either (`hv ui --rpc URL` shows the vault without a wallet).";
+    out.push({ key: "no-wallet", text: `No wallet found in this browser. Install MetaMask (or another wallet that injects window.ethereum) to deposit or buy options.${reads}` });
   } else if (wallet.connected && !wallet.onRightChain) {
     out.push({
       key: "wrong-network", error: true,
       text: `Wrong network: your wallet is on ${chainName(wallet.chainId)}, but this vault ("${config.network}") is on ${chainName(config.chain_id)}. Switch network in your wallet, or press "Switch network", to continue.`,
     });
-  }
-  if (!canRead) {
+  } else if (!canRead) {
     out.push({ key: "connect-to-read", text: "Connect your wallet to read the vault: this page reads the chain through your wallet." });
   }
   return out;
