@@ -1,7 +1,7 @@
 // Bundle the page with esbuild into ui/dist (run by `./dev setup`; ui/dist is not in git).
 // Everything the page loads comes from this folder: ethers is bundled in, nothing from a CDN.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -9,8 +9,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, "src");
 const dist = join(here, "dist");
 
-rmSync(dist, { recursive: true, force: true });
+// Start clean, but keep ./dev setup's stamp (the hash of the inputs it last built from).
 mkdirSync(dist, { recursive: true });
+for (const name of readdirSync(dist)) if (name !== ".hv-stamp") rmSync(join(dist, name), { recursive: true, force: true });
 await build({
   entryPoints: [join(src, "main.js")],
   outfile: join(dist, "app.js"),
