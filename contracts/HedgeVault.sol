@@ -57,6 +57,9 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     AggregatorV3Interface public immutable sequencerFeed;
     uint256 private immutable QUOTE_TO_WAD;
     uint256 private immutable QUOTE_UNIT;
+    /// @dev Pinned with the (immutable) feeds: saves a decimals() call per feed per read.
+    uint8 private immutable PRICE_DECIMALS;
+    uint8 private immutable VOL_DECIMALS;
 
     HedgeParams internal _hedgeParams;
     RiskParams internal _riskParams;
@@ -79,6 +82,8 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         priceFeed = w.priceFeed;
         volFeed = w.volFeed;
         sequencerFeed = w.sequencerFeed;
+        PRICE_DECIMALS = OracleLib.decimalsOf(w.priceFeed);
+        VOL_DECIMALS = OracleLib.decimalsOf(w.volFeed);
         uint8 quoteDecimals = IERC20Metadata(address(w.quote)).decimals();
         QUOTE_TO_WAD = 10 ** (18 - quoteDecimals);
         QUOTE_UNIT = 10 ** quoteDecimals;
@@ -98,8 +103,8 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     function oraclePrices() public view returns (uint256 spotWad, uint256 volWad) {
         OracleParams memory o = _oracleParams;
         OracleLib.checkSequencer(sequencerFeed, o.sequencerGraceSeconds);
-        (spotWad,) = OracleLib.read(priceFeed, o.priceHeartbeatSeconds, o.minPriceWad, o.maxPriceWad);
-        (volWad,) = OracleLib.read(volFeed, o.volHeartbeatSeconds, o.minVolWad, o.maxVolWad);
+        (spotWad,) = OracleLib.read(priceFeed, PRICE_DECIMALS, o.priceHeartbeatSeconds, o.minPriceWad, o.maxPriceWad);
+        (volWad,) = OracleLib.read(volFeed, VOL_DECIMALS, o.volHeartbeatSeconds, o.minVolWad, o.maxVolWad);
     }
 
     /// @dev Non-reverting twin of `oraclePrices` for views that must not revert (max*, snapshot).
@@ -367,7 +372,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
             c.reason = Reason.OracleInvalid;
             return c;
         }
-        (, int256 holdersDeltaWad,) = market.book(spotWad, volWad);
+        int256 holdersDeltaWad = market.bookDelta(spotWad, volWad);
         return _check(_hedgeState, baseToken.balanceOf(address(this)), holdersDeltaWad, spotWad);
     }
 
@@ -426,6 +431,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         int256 postDeltaWad;
         uint256 sizeWad;
         uint256 boundQuote;
+        uint256 baseWad; // the base held before the trade
         bool buyBase;
         Reason reason;
     }
@@ -437,7 +443,8 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
 
         // Effects before the swap: a re-entered or repeated call with this nonce now fails.
         _hedgeState = HedgeState({nonce: hs.nonce + 1, lastRebalanceAt: uint40(block.timestamp), emergency: hs.emergency});
-        int256 quoteChange = t.buyBase ? -int256(_buyBase(t.sizeWad, t.boundQuote)) : int256(_sellBase(t.sizeWad, t.boundQuote));
+        int256 quoteChange =
+            t.buyBase ? -int256(_buyBase(t.sizeWad, t.boundQuote, t.baseWad)) : int256(_sellBase(t.sizeWad, t.boundQuote));
 
         uint256 bounty;
         if (hs.emergency) {
@@ -467,8 +474,8 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         returns (Trade memory t)
     {
         (t.spotWad, t.volWad) = oraclePrices();
-        (, int256 holdersDeltaWad,) = market.book(t.spotWad, t.volWad);
-        uint256 baseWad = baseToken.balanceOf(address(this));
+        int256 holdersDeltaWad = market.bookDelta(t.spotWad, t.volWad);
+        uint256 baseWad = t.baseWad = baseToken.balanceOf(address(this));
         RebalanceCheck memory c = _check(hs, baseWad, holdersDeltaWad, t.spotWad);
         if (!c.needed) revert RebalanceNotNeeded(c.reason);
         t.reason = c.reason;
@@ -510,13 +517,13 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     }
 
     /// @dev Pays the quote straight into the pool and receives exactly `sizeWad` base; what
-    ///      arrives is measured, not trusted.
-    function _buyBase(uint256 sizeWad, uint256 maxQuoteIn) internal returns (uint256 quoteIn) {
+    ///      arrives is measured, not trusted, against `before`, the balance read by the checks (paying
+    ///      quote does not move it).
+    function _buyBase(uint256 sizeWad, uint256 maxQuoteIn, uint256 before) internal returns (uint256 quoteIn) {
         quoteIn = adapter.quoteInForBaseOut(sizeWad);
         if (quoteIn > maxQuoteIn) revert SlippageExceeded(quoteIn, maxQuoteIn);
         uint256 quoteBal = _quoteBalance();
         if (quoteIn > quoteBal) revert InsufficientFunds(quoteIn, quoteBal);
-        uint256 before = baseToken.balanceOf(address(this));
         IERC20(asset()).safeTransfer(adapter.pool(), quoteIn);
         adapter.swapToBase(sizeWad, address(this));
         uint256 received = baseToken.balanceOf(address(this)) - before;

@@ -252,9 +252,25 @@ contract OptionMarket is IOptionMarket, ERC1155, AccessControl, ReentrancyGuard 
             Series memory s = _live[i];
             if (s.openWad == 0) continue;
             (uint256 priceWad, int256 unitDeltaWad) = BookMath.priceDelta(s, spotWad, volWad, rateWad, block.timestamp);
-            markWad += Math.mulDiv(priceWad, s.openWad, WAD, Math.Rounding.Ceil);
-            deltaWad += unitDeltaWad * int256(uint256(s.openWad)) / int256(WAD);
-            notionalWad += s.openWad;
+            // Bounded sums (see _position): at most 32 terms, each far below 2^200.
+            unchecked {
+                markWad += _markUp(priceWad, s.openWad);
+                deltaWad += _position(unitDeltaWad, s.openWad);
+                notionalWad += s.openWad;
+            }
+        }
+    }
+
+    /// @inheritdoc IOptionMarket
+    function bookDelta(uint256 spotWad, uint256 volWad) external view returns (int256 deltaWad) {
+        uint256 rateWad = params.rateWad;
+        uint256 n = _live.length;
+        for (uint256 i; i < n; ++i) {
+            Series memory s = _live[i];
+            if (s.openWad == 0) continue;
+            unchecked {
+                deltaWad += _position(BookMath.delta(s, spotWad, volWad, rateWad, block.timestamp), s.openWad);
+            }
         }
     }
 
@@ -272,10 +288,29 @@ contract OptionMarket is IOptionMarket, ERC1155, AccessControl, ReentrancyGuard 
             for (uint256 k; k < 3; ++k) {
                 (uint256 priceWad, int256 unitDeltaWad) =
                     BookMath.priceDelta(s, spotsWad[k], volWad, rateWad, block.timestamp);
-                marksWad[k] += Math.mulDiv(priceWad, s.openWad, WAD, Math.Rounding.Ceil);
-                if (k == 0) deltaWad += unitDeltaWad * int256(uint256(s.openWad)) / int256(WAD);
+                unchecked {
+                    marksWad[k] += _markUp(priceWad, s.openWad);
+                    if (k == 0) deltaWad += _position(unitDeltaWad, s.openWad);
+                }
             }
-            notionalWad += s.openWad;
+            unchecked {
+                notionalWad += s.openWad;
+            }
+        }
+    }
+
+    /// @dev price * open rounded up (a liability). The library's prices are at most max(spot, strike)
+    ///      <= 1e36 and open < 2^96, so the product is below 2^216: no overflow, hence unchecked.
+    function _markUp(uint256 priceWad, uint96 openWad) private pure returns (uint256) {
+        unchecked {
+            return (priceWad * openWad + WAD - 1) / WAD;
+        }
+    }
+
+    /// @dev Unit delta (|d| <= 1e18) times open (< 2^96): below 2^157 in magnitude, hence unchecked.
+    function _position(int256 unitDeltaWad, uint96 openWad) private pure returns (int256) {
+        unchecked {
+            return unitDeltaWad * int256(uint256(openWad)) / int256(WAD);
         }
     }
 

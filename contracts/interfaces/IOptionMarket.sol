@@ -88,6 +88,10 @@ interface IOptionMarket {
         view
         returns (uint256 markWad, int256 deltaWad, uint256 notionalWad);
 
+    /// @notice The buyers' net delta alone, equal to `book`'s to the wei at half its gas: what the
+    ///         vault's rebalance checks, which hedges and does not mark.
+    function bookDelta(uint256 spotWad, uint256 volWad) external view returns (int256 deltaWad);
+
     /// @notice Marks at three spots at once (the margin scenarios), sharing the series reads,
     ///         plus the holders' delta at the first spot and the gross notional in base.
     function scenarios(uint256[3] calldata spotsWad, uint256 volWad)

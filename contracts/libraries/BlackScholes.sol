@@ -213,10 +213,27 @@ library BlackScholes {
         return priceDelta(inputs.spotWad, inputs.strikeWad, inputs.tSeconds, inputs.volWad, inputs.rateWad, isCall);
     }
 
+    /// @notice Delta alone of a call (`isCall`) or a put; parameters as in `callPriceDelta`.
+    /// @dev The same d1 and normal CDF as `priceDelta`, so the two deltas are equal to the wei; it skips
+    ///      the discount factor (needed only at expiry), N(d2) and the price: about half the gas, for
+    ///      callers that hedge and do not mark (the vault's rebalance).
+    function delta(uint256 spotWad, uint256 strikeWad, uint256 tSeconds, uint256 volWad, uint256 rateWad, bool isCall)
+        internal
+        pure
+        returns (int256 deltaWad)
+    {
+        (int256 d1Wad, uint256 volSqrtTWad, uint256 discountedStrikeWad) =
+            _d1(spotWad, strikeWad, tSeconds, volWad, rateWad, false);
+        // The step of `_nd1nd2`'s degenerate case, at the same discounted strike.
+        uint256 nd1 = volSqrtTWad == 0 ? (spotWad > discountedStrikeWad ? WAD : 0) : normCdf(d1Wad);
+        // nd1 <= 1e18, so the cast cannot overflow.
+        deltaWad = isCall ? int256(nd1) : _putDelta(nd1);
+    }
+
     /// @notice Price, delta, gamma and vega of a call (`isCall`) or a put, sharing one d1.
     function greeks(Inputs memory inputs, bool isCall) internal pure returns (Greeks memory g) {
         (int256 d1Wad, uint256 volSqrtTWad, uint256 discountedStrikeWad) =
-            _d1(inputs.spotWad, inputs.strikeWad, inputs.tSeconds, inputs.volWad, inputs.rateWad);
+            _d1(inputs.spotWad, inputs.strikeWad, inputs.tSeconds, inputs.volWad, inputs.rateWad, true);
         (uint256 nd1, uint256 nd2) = _nd1nd2(inputs.spotWad, d1Wad, volSqrtTWad, discountedStrikeWad);
         if (isCall) {
             g.priceWad = _callPrice(inputs.spotWad, discountedStrikeWad, nd1, nd2);
@@ -239,7 +256,7 @@ library BlackScholes {
         pure
         returns (uint256 gammaWad)
     {
-        (int256 d1Wad, uint256 volSqrtTWad,) = _d1(spotWad, strikeWad, tSeconds, volWad, rateWad);
+        (int256 d1Wad, uint256 volSqrtTWad,) = _d1(spotWad, strikeWad, tSeconds, volWad, rateWad, false);
         if (volSqrtTWad != 0) gammaWad = _gamma(spotWad, volSqrtTWad, normPdf(d1Wad));
     }
 
@@ -251,7 +268,7 @@ library BlackScholes {
         pure
         returns (uint256 vegaWad)
     {
-        (int256 d1Wad, uint256 volSqrtTWad,) = _d1(spotWad, strikeWad, tSeconds, volWad, rateWad);
+        (int256 d1Wad, uint256 volSqrtTWad,) = _d1(spotWad, strikeWad, tSeconds, volWad, rateWad, false);
         if (volSqrtTWad != 0) vegaWad = _vega(spotWad, tSeconds, normPdf(d1Wad));
     }
 
@@ -313,8 +330,9 @@ library BlackScholes {
     }
 
     /// @dev d1, sigma * sqrt(T) and K e^{-rT}. `volSqrtTWad` = 0 flags the degenerate (intrinsic) case,
-    ///      in which `d1Wad` is 0 and meaningless.
-    function _d1(uint256 spotWad, uint256 strikeWad, uint256 tSeconds, uint256 volWad, uint256 rateWad)
+    ///      in which `d1Wad` is 0 and meaningless. With `discount` false the discounted strike is
+    ///      computed only in that case (delta needs it only there) and is 0 otherwise.
+    function _d1(uint256 spotWad, uint256 strikeWad, uint256 tSeconds, uint256 volWad, uint256 rateWad, bool discount)
         private
         pure
         returns (int256 d1Wad, uint256 volSqrtTWad, uint256 discountedStrikeWad)
@@ -323,14 +341,16 @@ library BlackScholes {
         unchecked {
             // Bounds from the domain: rate <= 1e18, t <= 1.6e8, vol <= 5e18, spot and strike <= 1e36;
             // no product below exceeds 1e55, far from 2^256 ~ 1.2e77.
-            uint256 rtWad = rateWad * tSeconds / SECONDS_PER_YEAR; // <= 5e18
-            discountedStrikeWad = rtWad == 0
-                ? strikeWad
-                // expWad(-x) for 0 < x <= 5e18 is in (0, 1e18]: the cast to uint256 is safe.
-                : strikeWad * uint256(FixedPointMathLib.expWad(-int256(rtWad))) / WAD;
             // sigma sqrt(T) with a single rounding: sqrt of (vol^2 T / year) in WAD^2.
             volSqrtTWad = FixedPointMathLib.sqrt(volWad * volWad * tSeconds / SECONDS_PER_YEAR);
-            if (volSqrtTWad < MIN_VOL_SQRT_T_WAD) return (0, 0, discountedStrikeWad);
+            if (discount || volSqrtTWad < MIN_VOL_SQRT_T_WAD) {
+                uint256 rtWad = rateWad * tSeconds / SECONDS_PER_YEAR; // <= 5e18
+                discountedStrikeWad = rtWad == 0
+                    ? strikeWad
+                    // expWad(-x) for 0 < x <= 5e18 is in (0, 1e18]: the cast to uint256 is safe.
+                    : strikeWad * uint256(FixedPointMathLib.expWad(-int256(rtWad))) / WAD;
+                if (volSqrtTWad < MIN_VOL_SQRT_T_WAD) return (0, 0, discountedStrikeWad);
+            }
             // spot / strike is in [0.01e18, 100e18] (checked above): positive, so lnWad is defined and
             // the int256 cast is safe.
             int256 lnMoneynessWad = FixedPointMathLib.lnWad(int256(spotWad * WAD / strikeWad));
@@ -350,7 +370,7 @@ library BlackScholes {
     {
         int256 d1Wad;
         uint256 volSqrtTWad;
-        (d1Wad, volSqrtTWad, discountedStrikeWad) = _d1(spotWad, strikeWad, tSeconds, volWad, rateWad);
+        (d1Wad, volSqrtTWad, discountedStrikeWad) = _d1(spotWad, strikeWad, tSeconds, volWad, rateWad, true);
         (nd1, nd2) = _nd1nd2(spotWad, d1Wad, volSqrtTWad, discountedStrikeWad);
     }
 

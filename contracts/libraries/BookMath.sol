@@ -19,6 +19,16 @@ library BookMath {
         return BlackScholes.priceDelta(spotWad, s.strikeWad, tSeconds, volWad, rateWad, s.isCall);
     }
 
+    /// @notice The holder's delta alone (WAD, signed), equal to `priceDelta`'s.
+    function delta(IOptionMarket.Series memory s, uint256 spotWad, uint256 volWad, uint256 rateWad, uint256 nowTs)
+        internal
+        pure
+        returns (int256)
+    {
+        uint256 tSeconds = s.expiry > nowTs ? s.expiry - nowTs : 0;
+        return BlackScholes.delta(spotWad, s.strikeWad, tSeconds, volWad, rateWad, s.isCall);
+    }
+
     /// @notice Payoff per unit at `priceWad`, WAD.
     function intrinsic(IOptionMarket.Series memory s, uint256 priceWad) internal pure returns (uint256) {
         if (s.isCall) return priceWad > s.strikeWad ? priceWad - s.strikeWad : 0;

@@ -20,8 +20,11 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 ///      it; `tryRead` never reverts and returns the same verdict as a `Status` for views (the vault's
 ///      risk snapshot). Feeds are called with a plain staticcall and the return data is length-checked
 ///      before decoding, so a wrong address cannot make `tryRead` revert.
-///      Decimals are read from the feed on every call rather than cached: the feed's address is warm by
-///      then, so it costs a few hundred gas, and a stale cached scale can never misprice.
+///      `read(config)` asks the feed for its decimals on every call, so a stale scale can never
+///      misprice. `read(feed, feedDecimals, ...)` takes decimals the caller pinned at deployment
+///      (`decimalsOf`), as Morpho's ChainlinkOracle does, and saves that call (~2,300 gas per feed per
+///      read), for callers whose feeds are immutable. A feed whose decimals changed afterwards would
+///      be misread by a power of ten (docs/PRICING.md, "Decimals").
 ///      Scaling from more than 18 decimals rounds down.
 library OracleLib {
     /// @notice One feed and the checks applied to it.
@@ -130,6 +133,29 @@ library OracleLib {
         return read(FeedConfig(feed, heartbeatSeconds, minAnswerWad, maxAnswerWad));
     }
 
+    /// @notice `read` with the feed's decimals given (pinned by the caller with `decimalsOf`): one call
+    ///         to the feed instead of two. `feedDecimals` must be <= 36 (`decimalsOf` guarantees it).
+    function read(
+        AggregatorV3Interface feed,
+        uint8 feedDecimals,
+        uint32 heartbeatSeconds,
+        uint256 minAnswerWad,
+        uint256 maxAnswerWad
+    ) internal view returns (uint256 answerWad, uint256 updatedAt) {
+        FeedConfig memory config = FeedConfig(feed, heartbeatSeconds, minAnswerWad, maxAnswerWad);
+        Reading memory r = _readWith(config, true, feedDecimals);
+        if (r.status != Status.Ok) _revert(config, r);
+        return (r.answerWad, r.updatedAt);
+    }
+
+    /// @notice The feed's decimals, checked: reverts `OracleCallFailed` or `OracleDecimalsUnsupported`.
+    function decimalsOf(AggregatorV3Interface feed) internal view returns (uint8) {
+        (bool ok, uint256 decimals) = _decimals(address(feed));
+        if (!ok) revert OracleCallFailed(address(feed));
+        if (decimals > MAX_DECIMALS) revert OracleDecimalsUnsupported(address(feed), decimals);
+        return uint8(decimals);
+    }
+
     /// @notice `checkSequencer` with the configuration as arguments; `feed` = address(0) checks nothing.
     function checkSequencer(AggregatorV3Interface feed, uint32 gracePeriodSeconds) internal view {
         checkSequencer(SequencerConfig(feed, gracePeriodSeconds));
@@ -198,6 +224,15 @@ library OracleLib {
     //////////////////////////////////////////////////////////////*/
 
     function _read(FeedConfig memory config) private view returns (Reading memory r) {
+        return _readWith(config, false, 0);
+    }
+
+    /// @dev A reading with the decimals asked from the feed, or given (`decimalsKnown`).
+    function _readWith(FeedConfig memory config, bool decimalsKnown, uint256 knownDecimals)
+        private
+        view
+        returns (Reading memory r)
+    {
         address feed = address(config.feed);
         bool ok;
         uint256 startedAt;
@@ -206,7 +241,7 @@ library OracleLib {
             r.status = Status.CallFailed;
             return r;
         }
-        (ok, r.decimals) = _decimals(feed);
+        (ok, r.decimals) = decimalsKnown ? (true, knownDecimals) : _decimals(feed);
         if (!ok) {
             r.status = Status.CallFailed;
             return r;

@@ -46,6 +46,17 @@ contract BlackScholesHarness {
         return BlackScholes.priceDelta(spotWad, strikeWad, tSeconds, volWad, rateWad, isCall);
     }
 
+    function delta(
+        uint256 spotWad,
+        uint256 strikeWad,
+        uint256 tSeconds,
+        uint256 volWad,
+        uint256 rateWad,
+        bool isCall
+    ) external pure returns (int256) {
+        return BlackScholes.delta(spotWad, strikeWad, tSeconds, volWad, rateWad, isCall);
+    }
+
     function greeks(BlackScholes.Inputs memory inputs, bool isCall)
         external
         pure
@@ -150,6 +161,17 @@ contract BlackScholesHarness {
     {
         uint256 before = gasleft();
         (priceWad, deltaWad) = BlackScholes.putPriceDelta(spotWad, strikeWad, tSeconds, volWad, rateWad);
+        uint256 spent = before - gasleft();
+        gasUsed = spent - gasOverhead();
+    }
+
+    function gasDelta(BlackScholes.Inputs memory inputs, bool isCall)
+        external
+        view
+        returns (int256 deltaWad, uint256 gasUsed)
+    {
+        uint256 before = gasleft();
+        deltaWad = BlackScholes.delta(inputs.spotWad, inputs.strikeWad, inputs.tSeconds, inputs.volWad, inputs.rateWad, isCall);
         uint256 spent = before - gasleft();
         gasUsed = spent - gasOverhead();
     }

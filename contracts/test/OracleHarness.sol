@@ -19,6 +19,20 @@ contract OracleHarness {
         return OracleLib.read(feed, heartbeatSeconds, minAnswerWad, maxAnswerWad);
     }
 
+    function readPinned(
+        AggregatorV3Interface feed,
+        uint8 feedDecimals,
+        uint32 heartbeatSeconds,
+        uint256 minAnswerWad,
+        uint256 maxAnswerWad
+    ) external view returns (uint256 answerWad, uint256 updatedAt) {
+        return OracleLib.read(feed, feedDecimals, heartbeatSeconds, minAnswerWad, maxAnswerWad);
+    }
+
+    function decimalsOf(AggregatorV3Interface feed) external view returns (uint8) {
+        return OracleLib.decimalsOf(feed);
+    }
+
     function checkSequencerArgs(AggregatorV3Interface feed, uint32 gracePeriodSeconds) external view {
         OracleLib.checkSequencer(feed, gracePeriodSeconds);
     }

@@ -68,6 +68,7 @@ def measure_black_scholes(harness, sender, web3) -> list[dict]:
         _, _, call_gas = harness.gasCallPriceDelta(*args)
         _, _, put_gas = harness.gasPutPriceDelta(*args)
         greeks_gas = harness.gasGreeks(args, True)
+        _, delta_gas = harness.gasDelta(args, True)
         tx = harness.callPriceDelta.transact(*args, {"from": sender})
         base = harness.baseline.transact(*args, {"from": sender})
         exec_tx, exec_base = _execution_gas(web3, tx.txid), _execution_gas(web3, base.txid)
@@ -77,6 +78,7 @@ def measure_black_scholes(harness, sender, web3) -> list[dict]:
                 "library_call": int(call_gas),
                 "library_put": int(put_gas),
                 "library_greeks": int(greeks_gas),
+                "library_delta": int(delta_gas),
                 "tx_gas_used": int(tx.gas_used),
                 "baseline_gas_used": int(base.gas_used),
                 "tx_exec": exec_tx,
@@ -104,15 +106,17 @@ def render(rows: list[dict], oracle: dict | None = None) -> str:
         return "n/a" if v is None else f"{v:,}"
 
     lines = [
-        "| point | library: call price+delta | library: put price+delta | library: greeks (price, delta, gamma, vega) "
+        "| point | library: call price+delta | library: put price+delta | library: call delta alone "
+        "| library: greeks (price, delta, gamma, vega) "
         "| tx gas_used (callPriceDelta) | tx gas_used (baseline) | execution gas: tx | execution gas: baseline "
         "| execution: tx - baseline |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
         diff = None if r["tx_exec"] is None or r["baseline_exec"] is None else r["tx_exec"] - r["baseline_exec"]
         lines.append(
-            f"| {r['point']} | {fmt(r['library_call'])} | {fmt(r['library_put'])} | {fmt(r['library_greeks'])} "
+            f"| {r['point']} | {fmt(r['library_call'])} | {fmt(r['library_put'])} | {fmt(r['library_delta'])} "
+            f"| {fmt(r['library_greeks'])} "
             f"| {fmt(r['tx_gas_used'])} | {fmt(r['baseline_gas_used'])} | {fmt(r['tx_exec'])} "
             f"| {fmt(r['baseline_exec'])} | {fmt(diff)} |"
         )

@@ -73,13 +73,36 @@ PTH
   echo "$h" > "$VENV/.hv-tools-stamp"
 }
 
-setup() { setup_node; setup_python; setup_tools; }
+# The web page (`hv ui`): ui/src bundled with ethers by esbuild into ui/dist (not in git).
+setup_ui() {
+  local h; h="$(inputs_hash node_modules/.hv-stamp ui/build.mjs ui/src/*)"
+  if stamp_ok ui/dist/.hv-stamp "$h" && [[ -f ui/dist/index.html ]]; then return; fi
+  log "bundling the web page into ui/dist"
+  node ui/build.mjs >/dev/null
+  echo "$h" > ui/dist/.hv-stamp
+}
+
+# The browser test drives Debian's Chromium (playwright-core never downloads a browser). Installed
+# only when missing, and only where we may: as root (CI), else we say what to run.
+setup_browser() {
+  [[ -x /usr/bin/chromium ]] && return
+  if [[ "$(id -u)" != 0 ]]; then
+    die "the web page's browser test needs Debian's chromium: run 'sudo apt-get install -y --no-install-recommends chromium'"
+  fi
+  log "installing chromium from Debian's packages (for the web page's browser test)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends chromium >/dev/null
+  [[ -x /usr/bin/chromium ]] || die "apt-get did not install /usr/bin/chromium"
+}
+
+setup() { setup_node; setup_python; setup_tools; setup_ui; }
 
 cmd="${1:-help}"; shift || true
 case "$cmd" in
   setup) setup ;;
   demo) setup; exec "$VENV/bin/hv" demo "$@" ;;
-  test) setup; exec bash scripts/toolchain/test.sh "$@" ;;
+  test) setup; setup_browser; exec bash scripts/toolchain/test.sh "$@" ;;
   bench) setup; exec bash scripts/toolchain/bench.sh "$@" ;;
   slither) setup; exec bash scripts/toolchain/slither.sh "$@" ;;
   hv) setup; exec "$VENV/bin/hv" "$@" ;;

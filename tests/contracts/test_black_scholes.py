@@ -244,6 +244,7 @@ def test_combined_entry_points_agree_with_single_ones(bs):
         assert (gamma > 0 and vega > 0) == (v[2] > 0)  # 0 at expiry
         assert _ints(bs.greeks(v, True)) == (call, call_delta, gamma, vega)
         assert _ints(bs.greeks(v, False)) == (put, put_delta, gamma, vega)
+        assert bs.delta(*v, True) == call_delta and bs.delta(*v, False) == put_delta
 
 
 # --------------------------------------------------------------------------------------- edges
@@ -261,6 +262,7 @@ def test_at_expiry_intrinsic_value_and_step_delta(bs, spot, strike, call, call_d
     args = _args(spot, strike, 0, "0.8", "0.05")
     assert _ints(bs.callPriceDelta(*args)) == (call * WAD, call_delta)
     assert _ints(bs.putPriceDelta(*args)) == (put * WAD, put_delta)
+    assert (bs.delta(*args, True), bs.delta(*args, False)) == (call_delta, put_delta)
     assert bs.gamma(*args) == 0 and bs.vega(*args) == 0
 
 
@@ -276,6 +278,8 @@ def test_zero_vol_prices_the_discounted_forward(bs):
     assert abs(_dec(call) - forward_intrinsic) < Decimal("1e-16")
     assert call_delta == WAD
     assert put == 0 and put_delta == 0
+    # The delta-only entry takes the same step at the same discounted strike.
+    assert (bs.delta(*args, True), bs.delta(*args, False)) == (WAD, 0)
     # Just out of the money against the forward: the step flips.
     args = _args(95, 100, YEAR, "0", "0.05")
     assert _ints(bs.callPriceDelta(*args)) == (0, 0)
@@ -332,6 +336,8 @@ def test_out_of_domain_reverts_with_the_offending_value(bs, args, error):
         bs.putPriceDelta(*args)
     with brownie.reverts(error):
         bs.gamma(*args)
+    with brownie.reverts(error):
+        bs.delta(*args, True)
 
 
 # --------------------------------------------------------------------------------------- gas
@@ -397,6 +403,18 @@ def test_put_call_parity(bs, spot, m, t, vol, rate):
         forward_gap = Decimal(spot) - Decimal(strike) * (-Decimal(rate) * t / YEAR / WAD).exp()
     assert abs(Decimal(call - put) - forward_gap) <= _tol(spot, strike)
     assert call_delta - put_delta == WAD
+
+
+@PROPERTY_SETTINGS
+@given(spot=spots, m=moneyness_ppm, t=times, vol=vols, rate=rates)
+def test_delta_alone_equals_price_delta_to_the_wei(bs, spot, m, t, vol, rate):
+    """The vault's rebalance checks the book with `delta`; margin and buys use `priceDelta`: the two
+    must never disagree, or a hedge accepted by one could be judged by the other."""
+    strike = _strike(spot, m)
+    _, call_delta = bs.callPriceDelta(spot, strike, t, vol, rate)
+    _, put_delta = bs.putPriceDelta(spot, strike, t, vol, rate)
+    assert bs.delta(spot, strike, t, vol, rate, True) == call_delta
+    assert bs.delta(spot, strike, t, vol, rate, False) == put_delta
 
 
 @PROPERTY_SETTINGS

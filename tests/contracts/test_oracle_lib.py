@@ -115,6 +115,22 @@ def test_flat_argument_overloads_match_the_struct_ones(oracle, price_feed, seque
         oracle.checkSequencerArgs(sequencer_feed, GRACE)
 
 
+def test_pinned_decimals_read_equals_the_asking_read(oracle, price_feed, price_feed_18, raw_feed, deployer, chain):
+    """The vault pins each feed's decimals at construction (`decimalsOf`) and reads with them: the
+    same answer, time and errors as the read that asks the feed every time."""
+    for feed in (price_feed, price_feed_18):
+        pinned = oracle.decimalsOf(feed)
+        assert pinned == feed.decimals()
+        assert ints(oracle.readPinned(feed, pinned, HEARTBEAT, 0, MAX_UINT)) == ints(oracle.read(cfg(feed)))
+    updated_at = price_feed.latestRoundData()[3]
+    mine_at(chain, updated_at + HEARTBEAT + 1)
+    with brownie.reverts(f"OracleStaleAnswer: {addr(price_feed)}, {updated_at}, {HEARTBEAT}, {updated_at + HEARTBEAT + 1}"):
+        oracle.readPinned(price_feed, 8, HEARTBEAT, 0, MAX_UINT)
+    raw_feed.setDecimals(37, {"from": deployer})
+    with brownie.reverts(f"OracleDecimalsUnsupported: {addr(raw_feed)}, 37"):
+        oracle.decimalsOf(raw_feed)
+
+
 def test_bounds_are_inclusive(oracle, price_feed):
     assert oracle.read(cfg(price_feed, lo=PRICE_WAD, hi=PRICE_WAD))[0] == PRICE_WAD
 

@@ -76,3 +76,17 @@ def test_valuation_marks_delta_and_stress_equities_match_independent_black_schol
     expected_delta = sum(series_price_delta(s, spot, vol, rate, now)[1] * s[3] / WAD for s in series)
     assert holders_delta / WAD == pytest.approx(expected_delta, abs=1e-7 * len(series))
     assert stress == 0.2
+
+
+def test_book_delta_alone_equals_the_books_delta_to_the_wei(hv, vault, market, book):
+    """The rebalance checks `bookDelta` while the margin and the keeper's snapshot read `book` and
+    `scenarios`: the three must report the same holders' delta, in and out of the money and after
+    a series expires unsettled (marked at intrinsic, step delta)."""
+    for move_to, wait in ((3_000, 0), (3_400, 3 * DAY), (2_500, 5 * DAY)):
+        hv.advance(wait)
+        hv.move_price(move_to)
+        spot, vol = hv.spot_wad(), hv.vol_wad()
+        _, delta, _ = market.book(spot, vol)
+        assert market.bookDelta(spot, vol) == delta
+        assert market.scenarios([spot, spot, spot], vol)[1] == delta
+        assert delta != 0
