@@ -25,6 +25,7 @@ def ui(deployment: str, port: int, host: str, rpc_url: str | None) -> None:
     except (DeploymentError, ChainError, UiError) as exc:
         raise click.ClickException(str(exc)) from None
     bound_host, bound_port = server.server_address[:2]
+    assert isinstance(bound_host, str)  # an AF_INET server: (host, port), never a unix socket's bytes
     reads = f"reads through {rpc_url}" if rpc_url else "reads through the wallet"
     click.echo(f"serving '{d.network}' (chain {d.chain_id}, {reads}) at http://{bound_host}:{bound_port}/ - Ctrl-C to stop")
     try:
