@@ -11,21 +11,13 @@ from pathlib import Path
 import pytest
 
 from keeper.localchain import ANVIL_KEYS, free_port
+from tests.cli_output import assert_one_line_error
 
 HV = str(Path(sys.prefix) / "bin" / "hv")
 
 
 def run_hv(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([HV, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **env})
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
-    assert proc.returncode != 0
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def test_unreachable_rpc_url_is_named():

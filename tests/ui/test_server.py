@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,7 +14,8 @@ import pytest
 
 from keeper.abi import load_abi
 from keeper.deployments import ALL_KEYS
-from keeper.localchain import REPO_ROOT, LocalNode, free_port
+from keeper.localchain import REPO_ROOT, LocalNode
+from tests.cli_output import assert_one_line_error
 
 ADDRESSES = {key: "0x" + f"{i + 1:040x}" for i, key in enumerate(ALL_KEYS)}
 
@@ -32,15 +32,6 @@ def record(tmp_path: Path, chain_id: int = 31337, keys=ALL_KEYS, name: str = "pa
 def hv_ui(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "keeper.cli", "ui", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
-    assert proc.returncode != 0
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def get(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict[str, str], bytes]:
