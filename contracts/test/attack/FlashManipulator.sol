@@ -58,6 +58,15 @@ contract FlashManipulator {
         lastCloseOut = _swap(!pumpBase, lastOpenOut);
     }
 
+    /// @notice Several calls as this contract in one transaction, without a swap: atomic multi-step
+    ///         attacks that need no pool (deposit, settle, redeem).
+    function batch(address[] calldata targets, bytes[] calldata data) external onlyOwner returns (bytes[] memory results) {
+        results = new bytes[](targets.length);
+        for (uint256 i; i < targets.length; ++i) {
+            results[i] = _call(targets[i], data[i]);
+        }
+    }
+
     /// @notice A plain call as this contract (approvals, deposits, sweeping funds back).
     function exec(address target, bytes calldata data) external onlyOwner returns (bytes memory) {
         return _call(target, data);
