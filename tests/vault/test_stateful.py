@@ -157,8 +157,8 @@ class VaultMachine:
     # ------------------------------------------------------------------ LPs
 
     def rule_deposit(self, lp="st_lp", assets="st_usd"):
-        self._send(self.vault.deposit, assets, self.lps[lp], allowed=("EnforcedPause", "DepositCapExceeded", "ZeroAmount"),
-                   sender=self.lps[lp])
+        self._send(self.vault.deposit, assets, self.lps[lp],
+                   allowed=("EnforcedPause", "DepositCapExceeded", "ZeroAmount", "SettlementPending"), sender=self.lps[lp])
 
     def rule_withdraw(self, lp="st_lp", pct="st_pct"):
         who = self.lps[lp]
