@@ -15,7 +15,6 @@ import re
 import pytest
 from brownie import accounts
 from hypothesis import Phase
-from hypothesis.reporting import with_reporter
 
 from tests.vault.brownie_compat import state_machine
 from tests.vault.conftest import WAD
@@ -33,20 +32,20 @@ class BrokenMachine(VaultMachine):
         assert self.vault.totalSupply() <= self.initial_supply, "deliberately broken invariant: shares were added"
 
 
-def test_a_failing_sequence_is_printed_as_a_readable_scenario(hv, probe, depositor, depositor2, buyer, attacker, deployer):
+def test_a_failing_sequence_is_printed_as_a_readable_scenario(hv, probe, depositor, depositor2, buyer, attacker, deployer,
+                                                              capsys):
     lp3 = accounts.add()
     deployer.transfer(lp3, 10 * WAD, silent=True)
     buyer2 = accounts.add()
     deployer.transfer(buyer2, 10 * WAD, silent=True)
-    reported: list[str] = []
-    with with_reporter(reported.append), pytest.raises(AssertionError, match="deliberately broken invariant"):
+    capsys.readouterr()
+    with pytest.raises(AssertionError, match="deliberately broken invariant"):
         state_machine(
             BrokenMachine, hv, probe, [depositor, depositor2, lp3], [buyer, buyer2], attacker,
             settings={"max_examples": 30, "stateful_step_count": 2, "deadline": None, "database": None,
                       "phases": (Phase.generate, Phase.shrink)},
         )
-    text = "\n".join(reported)
-    print(text)
+    text = capsys.readouterr().out
     assert "Failing scenario, in plain words (setup: LP A deposits 7,000 USDC" in text
     steps = re.findall(r"^\s+(\d+)\. (.*)$", text, flags=re.M)
     assert steps, text

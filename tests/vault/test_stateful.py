@@ -24,7 +24,7 @@ whole vault suite at 3.5 of its 4 minutes). `-s` also prints which outcomes the 
 A failing run is printed twice: as hypothesis's sequence of rule calls, and as a readable scenario,
 a numbered list of what each actor did and how it ended ("3. LP B withdraws 1,234.56 USDC (40% of
 its maximum) -> refused: WithdrawExceedsMax"). Every rule records its line (`_step`, `_detail`,
-`_send`); `teardown` prints them through hypothesis's reporter on the final, shrunk run only.
+`_send`); `teardown` prints them on the final, shrunk run only (pytest shows them under "Captured stdout call").
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from brownie.exceptions import VirtualMachineError
 from brownie.test import strategy
 from hypothesis import Phase
 from hypothesis.control import current_build_context
-from hypothesis.reporting import report
 
 from tests.vault.conftest import DAY, TIMELOCK_DELAY, USD, WAD, ZERO_BYTES32
 from tests.vault import brownie_compat
@@ -117,7 +116,9 @@ class VaultMachine:
         lines = [f"Failing scenario, in plain words ({SETUP}):"]
         lines += [f"{i:>3}. {text}" for i, text in enumerate(self.steps, 1)]
         lines.append("    ... and then the check below failed.")
-        report("\n".join(lines))
+        # Printed, not passed to hypothesis's reporter: brownie's replacement reporter drops the line
+        # breaks when the terminal has no colours (CI logs). pytest shows it under "Captured stdout".
+        print("\n".join(lines), flush=True)
 
     def teardown_final(cls):
         """What the runs reached (printed with -s): a fuzz run that never hedges or settles proves little."""
