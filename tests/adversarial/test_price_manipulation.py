@@ -182,7 +182,8 @@ def test_loosened_guards_let_the_same_flash_attack_profit(hv, vault, emergency, 
 
 def _flash_lp_leg(hv, vault, manipulator, attacker, pump: bool, amount: int):
     """Skew the pool 5% (`pump` up, else down), deposit `amount` USDC and redeem every share minted,
-    swap back, all in one transaction; returns (shares minted, assets redeemed, USDC P&L)."""
+    swap back, all in one transaction. Returns (shares `previewDeposit` promised before the skew,
+    shares minted, assets redeemed, USDC P&L, WETH P&L)."""
     weth_r, usd_r = hv.pool_reserves()
     push_in = quote_to_push(hv, 500) if pump else weth_r * 10_000 // 9_750 - weth_r
     manipulator.exec(hv.usdc, hv.usdc.approve.encode_input(vault, 2**256 - 1), hv.tx(attacker))
@@ -193,7 +194,6 @@ def _flash_lp_leg(hv, vault, manipulator, attacker, pump: bool, amount: int):
     tx = manipulator.manipulate(pump, push_in, [vault, vault], [deposit, redeem], hv.tx(attacker))
     minted = tx.events["Deposit"]["shares"]
     back = tx.events["Withdraw"]["assets"]
-    assert hv.weth.balanceOf(manipulator) == before_weth or not pump
     pnl_usd = hv.usdc.balanceOf(manipulator) - before_usd
     pnl_weth = hv.weth.balanceOf(manipulator) - before_weth
     return shares, minted, back, pnl_usd, pnl_weth
@@ -211,12 +211,10 @@ def test_flash_skew_around_a_deposit_and_redeem_changes_nothing_and_loses_the_fe
     hv.weth.deposit({"value": 100 * WAD, **hv.tx(deployer)})
     hv.weth.transfer(vault, 100 * WAD, hv.tx(deployer))
     nav = vault.totalAssets()
-    dex_valued_nav_shift = 100 * WAD * hv.spot_wad() * 500 // (BPS * WAD * 10**12)
     expected, minted, back, pnl_usd, pnl_weth = _flash_lp_leg(hv, vault, manipulator, attacker, pump, 1_000_000 * USD)
     assert minted == expected
     assert back <= 1_000_000 * USD
     assert vault.totalAssets() >= nav  # the other LPs lost nothing
-    assert dex_valued_nav_shift > 10_000 * USD  # what a pool-valued NAV would have moved by
     # The round trip through the pool costs the fee twice; nothing in the vault paid it back.
     if pump:
         assert pnl_usd < 0 and pnl_weth == 0
@@ -238,7 +236,6 @@ def test_flash_skew_around_a_withdrawal_pays_no_more_than_the_claim(hv, vault, m
     assert tx.events["Withdraw"]["assets"] == claim
     assert hv.usdc.balanceOf(manipulator) - before_usd < claim  # the swap fees are lost
     assert hv.weth.balanceOf(manipulator) == before_weth
-    assert vault.balanceOf(manipulator) >= 0
     # Taking more than the claim, with the pool skewed, is refused like any other excess.
     with reverts_named("WithdrawExceedsMax"):
         manipulator.manipulate(True, quote_to_push(hv, 500), [vault],
