@@ -4,4 +4,4 @@ isolation), imported from tests/vault/conftest.py by package path. Shared attack
 tests/adversarial/helpers.py, not here: importing a `conftest` module by bare name clashes across
 test folders (see tests/integration/keeper_helpers.py)."""
 
-from tests.vault.conftest import *  # noqa: F401,F403  fixtures and helpers of the vault suite
+from tests.vault.conftest import *  # the vault suite's fixtures and helpers

@@ -9,7 +9,7 @@ from pathlib import Path
 from brownie import web3
 from brownie.test.managers.runner import RevertContextManager as reverts
 
-from tests.vault.conftest import BPS, USD, WAD
+from tests.vault.conftest import BPS, USD, WAD, revert_pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
@@ -17,15 +17,9 @@ BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
 
 def reverts_named(name: str, *first_args):
     """`brownie.reverts` for custom error `name`, whatever its arguments after `first_args`."""
-    from tests.vault.conftest import revert_pattern
-
     if first_args:
         return reverts(revert_pattern=revert_pattern(name, *first_args) + r"(, .*)?")
     return reverts(revert_pattern=re.escape(name) + r": .*")
-
-
-def error_name(exc) -> str:
-    return (getattr(exc, "revert_msg", None) or "").split(":")[0]
 
 
 def selector(signature: str) -> bytes:
@@ -54,11 +48,6 @@ def benchmark_gas(label: str, column: int = -1) -> int:
     return rows[label][column]
 
 
-def value_usd(hv, who) -> int:
-    """USDC plus WETH at the oracle price, in USDC units (WETH rounded down)."""
-    return hv.usdc.balanceOf(who) + hv.weth.balanceOf(who) * hv.spot_wad() // WAD // 10**12
-
-
 def pool_push_weth(hv, bps: int) -> int:
     """WETH to buy from the pool (bps > 0) to move its price up by `bps` basis points: price ~ 1/x^2
     for a constant product at fixed k, so the WETH reserve must fall to x / sqrt(1 + bps)."""
@@ -72,5 +61,13 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-__all__ = ["reverts_named", "error_name", "selector", "benchmark_gas", "value_usd", "pool_push_weth", "ceil_div",
-           "USD", "WAD", "BPS"]
+__all__ = [
+    "BPS",
+    "USD",
+    "WAD",
+    "benchmark_gas",
+    "ceil_div",
+    "pool_push_weth",
+    "reverts_named",
+    "selector",
+]

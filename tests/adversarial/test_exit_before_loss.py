@@ -22,7 +22,6 @@ from __future__ import annotations
 import pytest
 from brownie import FlashManipulator, chain
 
-from tests.adversarial.helpers import reverts_named
 from tests.vault.conftest import DAY, USD, WAD, reverts_with
 
 OFFSET = 10**6
@@ -62,7 +61,7 @@ def test_exit_after_an_adverse_move_takes_its_share_of_the_loss(hv, vault, attac
     assert after_move < before_move - 1_000 * USD, "the move should show as a loss in the marks"
     assert vault.maxRedeem(attacker) >= shares  # margin does not stop the exit here
 
-    out, nav_pre, supply_pre, tx = _exit_and_check_pro_rata(hv, vault, attacker, shares)
+    out, _, _, tx = _exit_and_check_pro_rata(hv, vault, attacker, shares)
     assert out < before_move - 1_000 * USD
     # The stayer's value per share after the exit is no lower than the runner's exit price.
     block = tx.block_number
@@ -84,7 +83,7 @@ def test_exit_after_settlement_pays_the_post_settlement_value(hv, vault, market,
     owed = market.owedQuote()
     assert owed == 6_000 * USD
     assert vault.totalAssets() == hv.usdc.balanceOf(vault) - owed  # no base, nothing live
-    out, nav_pre, supply_pre, _ = _exit_and_check_pro_rata(hv, vault, attacker, vault.balanceOf(attacker))
+    out, nav_pre, _, _ = _exit_and_check_pro_rata(hv, vault, attacker, vault.balanceOf(attacker))
     assert nav_pre == hv.usdc.balanceOf(vault) + out - owed
     assert hv.usdc.balanceOf(vault) >= owed
     paid = market.redeem(sid, 10 * WAD, hv.tx(buyer)).return_value

@@ -20,7 +20,16 @@ from __future__ import annotations
 import pytest
 from brownie import accounts, chain
 
-from tests.vault.conftest import DAY, NUM, TIMELOCK_DELAY, USD, WAD, ZERO_BYTES32, name32, reverts_with
+from tests.vault.conftest import (
+    DAY,
+    NUM,
+    TIMELOCK_DELAY,
+    USD,
+    WAD,
+    ZERO_BYTES32,
+    name32,
+    reverts_with,
+)
 
 ADMIN = ZERO_BYTES32
 READY = b"\x00" * 31 + b"\x04"  # OZ TimelockController's Ready state bit

@@ -21,7 +21,7 @@ victim's whole deposit.
 from __future__ import annotations
 
 import pytest
-from brownie import NoOffsetVault, chain
+from brownie import NoOffsetVault
 from brownie.test import given, strategy
 from hypothesis import HealthCheck, settings
 

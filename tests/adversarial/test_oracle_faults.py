@@ -24,7 +24,13 @@ from __future__ import annotations
 import pytest
 from brownie import HedgeVault, OptionMarket, TestFeed, TestRawFeed, chain
 
-from scripts.lib.vault import HEDGE_ORDER, MARKET_ORDER, ORACLE_ORDER, RISK_ORDER, VaultParams
+from scripts.lib.vault import (
+    HEDGE_ORDER,
+    MARKET_ORDER,
+    ORACLE_ORDER,
+    RISK_ORDER,
+    VaultParams,
+)
 from tests.adversarial.helpers import reverts_named
 from tests.vault.conftest import DAY, USD, WAD, reverts_with
 
@@ -226,7 +232,7 @@ def test_a_healthy_oracle_lets_every_consumer_through(hv, stacks, depositor, buy
     check = s.vault.rebalanceCheck()
     assert check[0]
     calls["rebalance"] = lambda: s.vault.rebalance.call(check[2], 0, chain.time() + 600, 0, {"from": keeper})
-    for consumer, call in calls.items():
+    for call in calls.values():
         call()
     assert s.vault.maxWithdraw(depositor) > 0
 

@@ -184,7 +184,7 @@ def _flash_lp_leg(hv, vault, manipulator, attacker, pump: bool, amount: int):
     """Skew the pool 5% (`pump` up, else down), deposit `amount` USDC and redeem every share minted,
     swap back, all in one transaction. Returns (shares `previewDeposit` promised before the skew,
     shares minted, assets redeemed, USDC P&L, WETH P&L)."""
-    weth_r, usd_r = hv.pool_reserves()
+    weth_r, _ = hv.pool_reserves()
     push_in = quote_to_push(hv, 500) if pump else weth_r * 10_000 // 9_750 - weth_r
     manipulator.exec(hv.usdc, hv.usdc.approve.encode_input(vault, 2**256 - 1), hv.tx(attacker))
     shares = vault.previewDeposit(amount)
