@@ -230,7 +230,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     }
 
     function maxDeposit(address) public view override returns (uint256) {
-        if (paused()) return 0;
+        if (paused() || _expiredUnsettled() != 0) return 0;
         (bool ok, uint256 spotWad, uint256 volWad) = _tryOracle();
         if (!ok) return 0;
         uint256 nav = _nav(spotWad, volWad);
@@ -272,8 +272,16 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     }
 
     function _checkCap(uint256 assets, uint256 nav) internal view {
+        // An expired series is marked at the live price until settled with its own round: entering
+        // before that settlement (then settling, then leaving) would take the difference from the LPs.
+        uint256 pending = _expiredUnsettled();
+        if (pending != 0) revert SettlementPending(pending);
         uint256 room = nav >= depositCap ? 0 : depositCap - nav;
         if (assets > room) revert DepositCapExceeded(assets, room);
+    }
+
+    function _expiredUnsettled() internal view returns (uint256) {
+        return market.expiredUnsettled();
     }
 
     function _quoteBalance() internal view returns (uint256) {

@@ -316,6 +316,16 @@ contract OptionMarket is IOptionMarket, ERC1155, AccessControl, ReentrancyGuard 
 
     // ---------------------------------------------------------------- views
 
+    /// @inheritdoc IOptionMarket
+    function expiredUnsettled() external view returns (uint256) {
+        uint256 n = _live.length;
+        for (uint256 i; i < n; ++i) {
+            Series storage s = _live[i];
+            if (s.expiry <= block.timestamp && s.openWad != 0) return _liveIds[i];
+        }
+        return 0;
+    }
+
     function liveSeries() external view returns (SeriesView[] memory out) {
         uint256 n = _live.length;
         out = new SeriesView[](n);

@@ -79,6 +79,7 @@ interface IHedgeVault {
     }
 
     error DepositCapExceeded(uint256 assets, uint256 cap);
+    error SettlementPending(uint256 seriesId);
     error WithdrawExceedsMax(uint256 assets, uint256 max);
     error MarginInsufficient(int256 worstEquityWad, uint256 requiredWad);
     error ResidualDeltaTooLarge(uint256 residualWad, uint256 maxWad);

@@ -99,6 +99,10 @@ interface IOptionMarket {
         view
         returns (uint256[3] memory marksWad, int256 deltaWad, uint256 notionalWad);
 
+    /// @notice The id of a live series that has expired with open interest (0 if none): it is marked
+    ///         at the live price until settled, so the vault takes no deposits meanwhile.
+    function expiredUnsettled() external view returns (uint256 id);
+
     /// @notice Quote owed to holders of settled, unredeemed series (token units).
     function owedQuote() external view returns (uint256);
 

@@ -19,8 +19,12 @@ pauses and attempts at privileged calls. After every step:
 
 Runs: HV_STATEFUL_EXAMPLES (default 200) x HV_STATEFUL_STEPS (default 8) steps; `--slow` raises
 these to 2000 x 20. 200 x 8 takes about 110 s on 2 cores (200 x 10 took 140 s, which put the
-whole vault suite at 3.5 of its 4 minutes). Hypothesis prints a failing run as the sequence of
-rule calls; `-s` also prints which outcomes the runs reached.
+whole vault suite at 3.5 of its 4 minutes). `-s` also prints which outcomes the runs reached.
+
+A failing run is printed twice: as hypothesis's sequence of rule calls, and as a readable scenario,
+a numbered list of what each actor did and how it ended ("3. LP B withdraws 1,234.56 USDC (40% of
+its maximum) -> refused: WithdrawExceedsMax"). Every rule records its line (`_step`, `_detail`,
+`_send`); `teardown` prints them on the final, shrunk run only (pytest shows them under "Captured stdout call").
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from brownie import accounts, chain, web3
 from brownie.exceptions import VirtualMachineError
 from brownie.test import strategy
 from hypothesis import Phase
+from hypothesis.control import current_build_context
 
 from tests.vault.conftest import DAY, TIMELOCK_DELAY, USD, WAD, ZERO_BYTES32
 from tests.vault import brownie_compat
@@ -46,6 +51,24 @@ ROUND_TRIP_USD = 1_000 * USD
 
 def _error_name(exc: VirtualMachineError) -> str:
     return (exc.revert_msg or "").split(":")[0]
+
+
+def _usd(units: int) -> str:
+    return f"{units / USD:,.2f} USDC" if units % 10_000 == 0 else f"{units / USD:,.6f} USDC"
+
+
+def _weth(wad: int) -> str:
+    return f"{wad / WAD:,.4f} WETH"
+
+
+def _duration(seconds: int) -> str:
+    h, rem = divmod(int(seconds), 3_600)
+    return f"{h} h {rem // 60} min" if h else f"{rem // 60} min {rem % 60} s"
+
+
+EXPIRIES = (3_700, DAY, 7 * DAY)
+SETUP = ("setup: LP A deposits 7,000 USDC and LP B 3,000 USDC; the lister lists an 80%-strike 7-day call, "
+         "a 90%-strike 2-day put and a 110%-strike 1-hour call; buyer A buys 7 WETH of the 80% call")
 
 
 class VaultMachine:
@@ -67,6 +90,10 @@ class VaultMachine:
         cls.hv, cls.probe, cls.lps, cls.buyers, cls.attacker = hv, probe, lps, buyers, attacker
         cls.vault, cls.market, cls.lens = hv.vault, hv.market, hv.lens
         cls.randoms = [attacker, hv.guardian, hv.lister, lps[0], buyers[0]]
+        cls.names = {a.address: n for a, n in zip(lps, ("LP A", "LP B", "LP C"))}
+        cls.names |= {a.address: n for a, n in zip(buyers, ("buyer A", "buyer B"))}
+        cls.names |= {attacker.address: "the attacker", hv.guardian.address: "the guardian",
+                      hv.lister.address: "the lister", hv.keeper.address: "the keeper"}
         for lp in lps:
             hv.mint_usd(lp, 100_000_000 * USD)
             hv.usdc.approve(hv.vault, 2**256 - 1, hv.tx(lp))
@@ -82,6 +109,17 @@ class VaultMachine:
         hv.list_series(11_000, 3_700, True)
         hv.market.buy(first, 7 * WAD, 10**13, chain.time() + 600, hv.tx(buyers[0]))
 
+    def teardown(self):
+        """On the final (shrunk, failing) run only: the run as a numbered list of plain actions."""
+        if not current_build_context().is_final:
+            return
+        lines = [f"Failing scenario, in plain words ({SETUP}):"]
+        lines += [f"{i:>3}. {text}" for i, text in enumerate(self.steps, 1)]
+        lines.append("    ... and then the check below failed.")
+        # Printed, not passed to hypothesis's reporter: brownie's replacement reporter drops the line
+        # breaks when the terminal has no colours (CI logs). pytest shows it under "Captured stdout".
+        print("\n".join(lines), flush=True)
+
     def teardown_final(cls):
         """What the runs reached (printed with -s): a fuzz run that never hedges or settles proves little."""
         print("\nstateful coverage:", ", ".join(f"{k} {v}" for k, v in sorted(cls.stats.items())))
@@ -90,20 +128,37 @@ class VaultMachine:
     # ------------------------------------------------------------------ plumbing
 
     def setup(self):
+        self.steps: list[str] = []
         self.nonce = self.hv.nonce()
         self.settled: set[int] = set()
         self.stale = False
         if chain.time() - self.hv.price_feed.latestRoundData()[3] > PRICE_HEARTBEAT // 2:
             self.hv.refresh_oracles()  # long runs: keep the snapshot's feeds inside their heartbeat
 
-    def _send(self, fn, *args, allowed=(), sender):
-        """Send; a revert must be one of `allowed` (error names), anything else fails the run."""
+    def _name(self, who) -> str:
+        return self.names.get(who.address, who.address[:10])
+
+    def _step(self, text: str) -> None:
+        self.steps.append(text)
+
+    def _detail(self, text: str) -> None:
+        self.steps[-1] += f"; {text}"
+
+    def _send(self, fn, *args, allowed=(), sender, what: str | None = None):
+        """Send; a revert must be one of `allowed` (error names), anything else fails the run.
+        `what` (a plain description) becomes a scenario step, with the outcome appended."""
         name = fn._name
+        if what is not None:
+            self._step(what)
         try:
             result = fn(*args, self.hv.tx(sender))
             self.stats[f"{name} ok"] += 1
+            if what is not None:
+                self.steps[-1] += " -> ok"
             return result
         except VirtualMachineError as exc:
+            if what is not None:
+                self.steps[-1] += f" -> refused: {exc.revert_msg}"
             if _error_name(exc) not in allowed:
                 raise AssertionError(f"{fn._name} reverted unexpectedly: {exc.revert_msg}") from None
             self.stats[f"{name} {_error_name(exc)}"] += 1
@@ -112,9 +167,11 @@ class VaultMachine:
     def _crank(self):
         """Anyone may update the margin state; the machine does after every market move."""
         tx = self.vault.updateMarginState(self.hv.tx(self.attacker))
-        for event in ("EmergencyEntered", "EmergencyExited"):
+        for event, words in (("EmergencyEntered", "the vault enters emergency"), ("EmergencyExited", "the vault leaves emergency")):
             if event in tx.events:
                 self.stats[event] += 1
+                if self.steps:
+                    self._detail(words)
 
     def _advance(self, seconds: int, refresh: bool = True):
         """Let time pass; the price feed posts a round just after each expiry crossed (a live feed
@@ -157,15 +214,17 @@ class VaultMachine:
     # ------------------------------------------------------------------ LPs
 
     def rule_deposit(self, lp="st_lp", assets="st_usd"):
-        self._send(self.vault.deposit, assets, self.lps[lp], allowed=("EnforcedPause", "DepositCapExceeded", "ZeroAmount"),
-                   sender=self.lps[lp])
+        self._send(self.vault.deposit, assets, self.lps[lp], what=f"{self._name(self.lps[lp])} deposits {_usd(assets)}",
+                   allowed=("EnforcedPause", "DepositCapExceeded", "ZeroAmount", "SettlementPending"), sender=self.lps[lp])
 
     def rule_withdraw(self, lp="st_lp", pct="st_pct"):
         who = self.lps[lp]
         assets = self.vault.maxWithdraw(who) * pct // 100
         if assets == 0:
+            self._step(f"{self._name(who)} would withdraw {pct}% of its maximum, which is 0: nothing to do")
             return
-        tx = self._send(self.vault.withdraw, assets, who, who, allowed=("WithdrawExceedsMax",), sender=who)
+        tx = self._send(self.vault.withdraw, assets, who, who, allowed=("WithdrawExceedsMax",), sender=who,
+                        what=f"{self._name(who)} withdraws {_usd(assets)} ({pct}% of its maximum)")
         if tx is not None:
             self._margin_after(tx)
 
@@ -173,36 +232,46 @@ class VaultMachine:
         who = self.lps[lp]
         shares = self.vault.maxRedeem(who) * pct // 100
         if shares == 0:
+            self._step(f"{self._name(who)} would redeem {pct}% of its redeemable shares, which is 0: nothing to do")
             return
-        tx = self._send(self.vault.redeem, shares, who, who, allowed=("WithdrawExceedsMax", "ZeroAmount"), sender=who)
+        tx = self._send(self.vault.redeem, shares, who, who, allowed=("WithdrawExceedsMax", "ZeroAmount"), sender=who,
+                        what=f"{self._name(who)} redeems {pct}% of its redeemable shares "
+                             f"(worth {_usd(self.vault.previewRedeem(shares))})")
         if tx is not None:
             self._margin_after(tx)
 
     def rule_withdraw_beyond_max(self, lp="st_lp"):
         who = self.lps[lp]
+        self._step(f"{self._name(who)} tries to withdraw 1 USDC more than its maximum")
         with pytest.raises(VirtualMachineError) as exc:
             self.vault.withdraw(self.vault.maxWithdraw(who) + USD, who, who, self.hv.tx(who))
+        self._detail(f"refused: {exc.value.revert_msg}")
         assert _error_name(exc.value) == "WithdrawExceedsMax"
 
     # ------------------------------------------------------------------ options
 
     def rule_list(self, strike_bps="st_strike", expiry="st_expiry", is_call="st_bool"):
         strike = self.hv.spot_wad() * strike_bps // 10_000
-        expiry_at = chain.time() + (3_700, DAY, 7 * DAY)[expiry]
+        expiry_at = chain.time() + EXPIRIES[expiry]
         self._send(self.market.listSeries, strike, expiry_at, is_call, allowed=("LiveSeriesCapReached",),
-                   sender=self.hv.lister)
+                   sender=self.hv.lister,
+                   what=f"the lister lists a {'call' if is_call else 'put'} at {strike / WAD:,.2f} USD "
+                        f"({strike_bps / 100:g}% of spot), expiring in {_duration(EXPIRIES[expiry])}")
 
     def rule_buy(self, pick="st_pick", amount="st_amount", who="st_lp"):
         live = self._live()
         if not live:
             return
-        sid = live[pick % len(live)][0]
+        sid, strike, expiry_at, is_call, _ = live[pick % len(live)]
         buyer = self.buyers[who % len(self.buyers)]
         max_premium = self.market.quote(sid, amount) * 101 // 100 + 1
         tx = self._send(
             self.market.buy, sid, amount, max_premium, chain.time() + 600,
             allowed=("MarginInsufficient", "ResidualDeltaTooLarge", "EmergencyMode", "EnforcedPause", "SeriesTooCloseToExpiry"),
             sender=buyer,
+            what=f"{self._name(buyer)} buys {_weth(amount)} of series #{sid} ({'call' if is_call else 'put'} "
+                 f"{strike / WAD:,.2f} USD, {_duration(max(expiry_at - chain.time(), 0))} to expiry) "
+                 f"for up to {_usd(max_premium)}",
         )
         if tx is not None:
             self._margin_after(tx)
@@ -211,6 +280,7 @@ class VaultMachine:
 
     def rule_settle(self):
         now = chain.time()
+        self._step("anyone settles every expired series")
         for sid, _, expiry, _, _ in self._live():
             if expiry < now:
                 try:
@@ -218,11 +288,17 @@ class VaultMachine:
                 except AssertionError:
                     continue  # no round after expiry yet
                 tx = self._send(self.market.settle, sid, rid, allowed=("SettlementRoundInvalid",), sender=self.attacker)
-                if tx is not None:
+                if tx is None:
+                    self._detail(f"series #{sid} cannot be settled with round {rid}")
+                else:
                     self.settled.add(sid)
+                    ev = tx.events["SeriesSettled"]
+                    self._detail(f"series #{sid} settles at {ev['settlementPriceWad'] / WAD:,.2f} USD, "
+                                 f"owing {_usd(ev['owed'])}")
         self.rule_redeem_options()  # holders redeem at once: every settled payoff must pay in full
 
     def rule_redeem_options(self):
+        self._step("holders of settled series redeem everything they hold")
         for sid in sorted(self.settled):
             for b in self.buyers:
                 held = self.market.balanceOf(b, sid)
@@ -232,21 +308,27 @@ class VaultMachine:
                 insolvent = self.vault.valuation()[0] == 0
                 tx = self._send(self.market.redeem, sid, held, allowed=("InsufficientFunds",) if insolvent else (),
                                 sender=b)
+                self._detail(f"{self._name(b)} redeems {_weth(held)} of series #{sid}: "
+                             + (f"paid {_usd(tx.return_value)}" if tx is not None else "the vault cannot pay"))
                 if tx is not None:
                     assert tx.return_value == payoff * held // WAD // 10**12
 
     # ------------------------------------------------------------------ market moves (then the crank)
 
     def rule_move_price(self, bps="st_bps"):
-        self.hv.set_price_wad(self.hv.spot_wad() * (10_000 + bps) // 10_000)
+        new = self.hv.spot_wad() * (10_000 + bps) // 10_000
+        self._step(f"the oracle price moves {bps / 100:+.2f}% to {new / WAD:,.2f} USD; arbitrageurs align the pool")
+        self.hv.set_price_wad(new)
         self.hv.arbitrage()
         self._crank()
 
     def rule_move_vol(self, vol_pct="st_vol_pct"):
+        self._step(f"implied vol moves to {vol_pct}%")
         self.hv.set_vol(vol_pct / 100)
         self._crank()
 
     def rule_time_passes(self, seconds="st_seconds"):
+        self._step(f"{_duration(seconds)} pass (the feeds post a round after each expiry crossed, and at the end)")
         self._advance(seconds)
         self._crank()
 
@@ -256,12 +338,14 @@ class VaultMachine:
         self.hv.arbitrage()
         check = self.vault.rebalanceCheck()
         if not check[0]:
+            self._step("the keeper finds no rebalance due")
             return
         emergency = self.vault.hedgeState()[2]
         tx = self._send(
             self.vault.rebalance, check[2], 0, chain.time() + 600, self.nonce,
             allowed=("SlippageExceeded", "InsufficientFunds", "RebalanceNotNeeded", "EnforcedPause"),
             sender=self.hv.keeper,
+            what=f"the keeper rebalances to {_weth(check[2])} ({'buying' if check[5] else 'selling'} {_weth(check[3])})",
         )
         if tx is not None:
             self._check_rebalance(tx, emergency)
@@ -274,6 +358,8 @@ class VaultMachine:
         emergency = self.vault.hedgeState()[2]
         tx = self._send(
             self.vault.rebalance, target, limit, chain.time() + 600, self.nonce,
+            what=f"a hostile keeper asks for {_weth(target)} of base"
+                 + (f" with a quote limit of {_usd(limit)}" if limit else " with no limit"),
             allowed=("RebalanceNotNeeded", "DexPriceDeviation", "TradeTooLarge", "DeltaIncreased", "SlippageExceeded",
                      "ZeroAmount", "EmergencyTargetMismatch", "InsufficientFunds", "UniswapV2", "EnforcedPause"),
             sender=self.hv.keeper,
@@ -283,10 +369,12 @@ class VaultMachine:
 
     def rule_emergency_rebalance_by_anyone(self, who="st_pick"):
         if not self.vault.hedgeState()[2]:
+            self._step("not in emergency: nobody but the keeper may rebalance")
             return
         self.hv.arbitrage()
         check = self.vault.rebalanceCheck()
         if not check[0]:
+            self._step("in emergency, but no rebalance is due")
             return
         caller = self.randoms[who % len(self.randoms)]
         before = self.hv.usdc.balanceOf(caller)
@@ -294,6 +382,7 @@ class VaultMachine:
             self.vault.rebalance, check[2], 0, chain.time() + 600, self.nonce,
             allowed=("SlippageExceeded", "InsufficientFunds", "RebalanceNotNeeded", "EnforcedPause"),
             sender=caller,
+            what=f"in emergency, {self._name(caller)} rebalances to {_weth(check[2])} for the bounty",
         )
         if tx is not None:
             self.stats["emergency rebalance by anyone ok"] += 1
@@ -302,6 +391,7 @@ class VaultMachine:
 
     def rule_stale_oracle_stops_everything(self):
         """The price feed misses its heartbeat: no hedge, deposit or write goes through."""
+        self._step("the price feed misses its heartbeat: a rebalance and a deposit are tried, then the feed recovers")
         age = web3.eth.get_block("latest").timestamp - self.hv.price_feed.latestRoundData()[3]
         chain.sleep(max(PRICE_HEARTBEAT + 5 - age, 0))
         # keep the vol feed fresh so the price is what fails
@@ -325,6 +415,8 @@ class VaultMachine:
         """The guardian pauses: no deposits, writes or hedges, but withdrawals work where margin
         allows; only governance (through the timelock) unpauses."""
         v, who = self.vault, self.lps[lp]
+        self._step(f"the guardian pauses; deposits, buys and rebalances are tried; {self._name(who)} withdraws half "
+                   "its maximum; governance unpauses after the timelock delay")
         v.pause(self.hv.tx(self.hv.guardian))
         live = self._live()
         attempts = [(v.deposit, (USD, who), who), (v.rebalance, (WAD, 0, chain.time() + 600, self.nonce), self.hv.keeper)]
@@ -366,16 +458,21 @@ class VaultMachine:
         if caller != hv.guardian:
             actions.append((v.pause, ()))
         fn, args = actions[pick % len(actions)]
+        self._step(f"{self._name(caller)} tries the privileged call {fn._name}")
         with pytest.raises(VirtualMachineError) as exc:
             fn(*args, self.hv.tx(caller))
+        self._detail(f"refused: {_error_name(exc.value)}")
         assert _error_name(exc.value) in ("AccessControlUnauthorizedAccount", "OnlyMarket"), exc.value.revert_msg
 
     def rule_random_caller_rebalance(self, who="st_pick"):
         if self.vault.hedgeState()[2]:
+            self._step("in emergency anyone may rebalance: no unauthorised rebalance to try")
             return  # in emergency anyone may
         caller = self.randoms[who % len(self.randoms)]
+        self._step(f"{self._name(caller)} tries to rebalance without the keeper role")
         with pytest.raises(VirtualMachineError) as exc:
             self.vault.rebalance(self.vault.rebalanceCheck()[2], 0, chain.time() + 600, self.nonce, self.hv.tx(caller))
+        self._detail(f"refused: {exc.value.revert_msg}")
         assert _error_name(exc.value) in ("Unauthorized", "RebalanceNotNeeded", "EnforcedPause"), exc.value.revert_msg
 
     # ------------------------------------------------------------------ invariants
