@@ -20,6 +20,8 @@ class Metrics:
         self.oracle_age = Gauge("hv_oracle_age_seconds", "Age of the price feed's answer", ["vault"], registry=r)
         self.margin_ratio = Gauge("hv_margin_ratio_bps", "Worst-case equity over notional, bps", ["vault"], registry=r)
         self.hedges = Counter("hv_hedges_total", "Rebalances confirmed", ["vault"], registry=r)
+        self.settlements = Counter("hv_settlements_total", "Expired series settled by this keeper", ["vault"],
+                                   registry=r)
         self.gas_spent = Counter("hv_gas_spent_wei_total", "Gas paid by the keeper, wei", ["vault"], registry=r)
         self.inclusion = Histogram(
             "hv_time_to_inclusion_seconds", "Broadcast to receipt", ["vault"], registry=r,

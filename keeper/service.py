@@ -47,6 +47,7 @@ from keeper.greeks import JumpParams
 from keeper.journal import Journal, JournalError
 from keeper.metrics import HealthServer, Metrics
 from keeper.policy import AdaptiveBand, FixedBand, PolicyState, TimeInterval, WhalleyWilmott
+from keeper.settlement import Settler, due_series
 from keeper.snapshot import Snapshot
 from keeper.tick import TickContext, TickDecision, decide
 
@@ -55,6 +56,7 @@ log = logging.getLogger("keeper")
 POLICY_CLASSES = {"fixed_band": FixedBand, "interval": TimeInterval, "whalley_wilmott": WhalleyWilmott,
                   "adaptive": AdaptiveBand}
 MAX_BACKOFF_S = 300.0
+SETTLE_RETRY_S = 600.0
 
 
 def build_policy(v: VaultConfig) -> Any:
@@ -87,6 +89,9 @@ class VaultRunner:
     next_allowed: float = 0.0
     last: TickDecision | None = None
     last_snapshot: Snapshot | None = None
+    settler: Settler | None = None
+    # series id -> monotonic time before which a settlement the simulation refused is not retried
+    settle_after: dict[int, float] = field(default_factory=dict)
 
 
 class KeeperService:
@@ -114,7 +119,8 @@ class KeeperService:
         for v, d in loaded:
             jumps = JumpParams(v.merton["intensity"], v.merton["mean_jump"], v.merton["jump_vol"]) if v.model == "merton" else None
             client = VaultClient(self.rpc, d.address("vault"), d.address("vault_lens"), d.address("swap_adapter"))
-            self.runners.append(VaultRunner(v, client, TickContext(policy=build_policy(v), jumps=jumps)))
+            settler = Settler(self.rpc, d.address("option_market"), d.address("price_feed"))
+            self.runners.append(VaultRunner(v, client, TickContext(policy=build_policy(v), jumps=jumps), settler=settler))
         self.wait_for_receipts = True  # the tick-latency benchmark stops at the hand-off to the node
         self._tick_lock = threading.Lock()
         self.stop_event = threading.Event()
@@ -211,6 +217,8 @@ class KeeperService:
                 self._send(r, tick_id, r.client.update_margin_data(), "enter emergency mode")
             elif decision.action:
                 self._rebalance(r, snap, decision, tick_id)
+            else:
+                self._settle_one(r, snap, tick_id)
             self._ok(r, "rebalance" if decision.action else "hold")
             return decision
         except SimulationFailed as exc:
@@ -255,11 +263,42 @@ class KeeperService:
             r.state = r.state.after_rebalance(float(snap.timestamp))
             self.metrics.hedges.labels(r.cfg.name).inc()
 
-    def _send(self, r: VaultRunner, tick_id: int, data: str, note: str, hedge_nonce: int | None = None) -> Any:
+    def _settle_one(self, r: VaultRunner, snap: Snapshot, tick_id: int) -> None:
+        """Settle the oldest expired series, one a tick, when the hedge needs nothing. A settlement
+        that cannot happen yet (no price round after expiry) or that the market refuses (its window
+        passed) is logged and retried later; it never fails the tick or holds up a hedge."""
+        if r.settler is None:
+            return
+        now = time.monotonic()
+        due = [s for s in due_series(snap) if r.settle_after.get(s.id, 0.0) <= now]
+        if not due:
+            return
+        series = due[0]
+        round_id = r.settler.settlement_round(series.expiry)
+        if round_id is None:
+            log.info("series expired; waiting for a price round after its expiry",
+                     extra={"vault": r.cfg.name, "series": series.id, "expiry": series.expiry})
+            return
+        try:
+            result = self._send(r, tick_id, r.settler.settle_data(series.id, round_id), f"settle series {series.id}",
+                                to=r.settler.market)
+        except SimulationFailed as exc:
+            r.settle_after[series.id] = now + SETTLE_RETRY_S
+            self.metrics.failed_simulations.labels(r.cfg.name, exc.reason.split("(")[0]).inc()
+            log.warning("settlement refused in simulation; retrying later",
+                        extra={"vault": r.cfg.name, "series": series.id, "round": round_id, "reason": exc.reason,
+                               "retry_s": SETTLE_RETRY_S})
+            return
+        if result is not None and result.status == "confirmed":
+            self.metrics.settlements.labels(r.cfg.name).inc()
+
+    def _send(self, r: VaultRunner, tick_id: int, data: str, note: str, hedge_nonce: int | None = None,
+              to: str | None = None) -> Any:
+        to = to or r.client.vault
         if self.dry_run:
-            self.sender.simulate(r.client.vault, data)
+            self.sender.simulate(to, data)
             return None
-        result = self.sender.send(to=r.client.vault, data=data, vault=r.cfg.name, tick_id=tick_id,
+        result = self.sender.send(to=to, data=data, vault=r.cfg.name, tick_id=tick_id,
                                   hedge_nonce=hedge_nonce, note=note, wait=self.wait_for_receipts)
         if result.gas_used and result.effective_gas_price:
             self.metrics.gas_spent.labels(r.cfg.name).inc(result.gas_used * result.effective_gas_price)
