@@ -215,7 +215,7 @@ def test_renounced_roles_are_refused_to_their_old_holders(hv, vault, market, tim
 # ------------------------------------------------------------------------- transferred roles
 
 
-def test_transferred_operational_roles_work_for_the_new_holder_only(hv, vault, market, calls_book, keeper, guardian,
+def test_transferred_operational_roles_work_for_the_new_holder_only(hv, vault, market, calls, keeper, guardian,
                                                                     lister):
     """Defence: roles are granted and revoked only by the admin (the timelock). Keeper, guardian and
     lister move to new accounts in one timelocked batch: the new holders act, the old are refused."""
@@ -268,15 +268,6 @@ def test_transferred_governor_role_on_the_timelock(hv, vault, timelock, governor
         timelock.execute(vault, 0, data, ZERO_BYTES32, ZERO_BYTES32, hv.tx(governor))
     timelock.execute(vault, 0, data, ZERO_BYTES32, ZERO_BYTES32, hv.tx(new_gov))
     assert vault.depositCap() == 7 * USD
-
-
-@pytest.fixture
-def calls_book(hv, depositor, buyer):
-    """3 deep in-the-money calls on 100k USDC: a rebalance is due."""
-    hv.deposit(depositor, 100_000 * USD)
-    sid = hv.list_series(5_000, 7 * DAY, True)
-    hv.buy(buyer, sid, 3 * WAD)
-    return sid
 
 
 def _govern_batch(hv, ops):

@@ -43,15 +43,6 @@ def buy_bound(size_wad: int, spot_wad: int, slippage_bps: int) -> int:
 
 
 @pytest.fixture
-def calls(hv, depositor, buyer):
-    """100k USDC and 3 deep in-the-money calls: the keeper must buy ~3 WETH."""
-    hv.deposit(depositor, 100_000 * USD)
-    sid = hv.list_series(5_000, 7 * DAY, True)
-    hv.buy(buyer, sid, 3 * WAD)
-    return sid
-
-
-@pytest.fixture
 def emergency(hv, vault, depositor, buyer):
     """7 unhedged deep in-the-money calls on 12k USDC, then +30%: emergency, anyone may rebalance
     (to the contract's target, 5 WETH, the per-trade cap) and earn the bounty."""

@@ -187,6 +187,16 @@ def probe(hv, deployer):
     return p
 
 
+@pytest.fixture
+def calls(hv, depositor, buyer):
+    """100k USDC in the vault and 3 deep in-the-money 7-day calls written (strike half the spot, delta
+    ~1 each): the vault is short ~3 delta, so a rebalance buying ~3 WETH is due. Returns the series id."""
+    hv.deposit(depositor, 100_000 * USD)
+    sid = hv.list_series(5_000, 7 * DAY, True)
+    hv.buy(buyer, sid, 3 * WAD)
+    return sid
+
+
 # ---------------------------------------------------------------------------------- helpers
 
 

@@ -15,14 +15,6 @@ VOL_HEARTBEAT = 86_400
 ORACLE_INVALID = 5
 
 
-@pytest.fixture
-def live_book(hv, depositor, buyer):
-    hv.deposit(depositor, 100_000 * USD)
-    sid = hv.list_series(5_000, 7 * DAY, True)
-    hv.buy(buyer, sid, 3 * WAD)
-    return sid
-
-
 def _stale_price(hv):
     """Let the price feed's heartbeat lapse (the vol feed stays fresh)."""
     updated_at = hv.price_feed.latestRoundData()[3]
@@ -31,7 +23,7 @@ def _stale_price(hv):
     return updated_at
 
 
-def test_stale_price_stops_deposits_withdrawals_writes_and_hedges(hv, vault, market, live_book, depositor, buyer, keeper):
+def test_stale_price_stops_deposits_withdrawals_writes_and_hedges(hv, vault, market, calls, depositor, buyer, keeper):
     updated_at = _stale_price(hv)
     stale = ("OracleStaleAnswer", hv.price_feed, updated_at, PRICE_HEARTBEAT, NUM)
     hv.mint_usd(depositor, USD)
@@ -45,7 +37,7 @@ def test_stale_price_stops_deposits_withdrawals_writes_and_hedges(hv, vault, mar
     with reverts_with(*stale):
         vault.redeem(10**12, depositor, depositor, {"from": depositor})
     with reverts_with(*stale):
-        market.buy(live_book, WAD, 10**12, chain.time() + 600, {"from": buyer})
+        market.buy(calls, WAD, 10**12, chain.time() + 600, {"from": buyer})
     with reverts_with(*stale):
         market.listSeries(3_000 * WAD, chain.time() + 7 * DAY, True, {"from": hv.lister})
     with reverts_with(*stale):
@@ -60,7 +52,7 @@ def test_stale_price_stops_deposits_withdrawals_writes_and_hedges(hv, vault, mar
     assert vault.checkUpkeep(b"")[0] is False
 
 
-def test_a_fresh_round_restores_service(hv, vault, live_book, depositor):
+def test_a_fresh_round_restores_service(hv, vault, calls, depositor):
     _stale_price(hv)
     assert vault.maxWithdraw(depositor) == 0
     hv.refresh_oracles()
@@ -69,7 +61,7 @@ def test_a_fresh_round_restores_service(hv, vault, live_book, depositor):
     assert tuple(vault.rebalanceCheck())[:2] == (True, 1)
 
 
-def test_stale_vol_feed_also_stops_the_vault(hv, vault, live_book, depositor):
+def test_stale_vol_feed_also_stops_the_vault(hv, vault, calls, depositor):
     updated_at = hv.vol_feed.latestRoundData()[3]
     chain.sleep(VOL_HEARTBEAT + 10)
     hv.set_price(3_000)  # the price stays fresh
@@ -123,7 +115,7 @@ def test_sequencer_down_or_in_grace_period_stops_the_vault(hv, deployer):
         vault.oraclePrices()
 
 
-def test_lens_reports_the_oracle_failure_instead_of_reverting(hv, vault, lens, live_book):
+def test_lens_reports_the_oracle_failure_instead_of_reverting(hv, vault, lens, calls):
     updated_at = _stale_price(hv)
     snap = lens.riskSnapshot(vault)
     oracle_ok, total_assets, price_updated_at, check = snap[8], snap[5], snap[11], snap[22]

@@ -20,15 +20,6 @@ MAX_TRADE = 5 * WAD
 BOUNTY = 10 * USD
 
 
-@pytest.fixture
-def calls(hv, depositor, buyer):
-    """100k USDC in the vault and 3 deep in-the-money calls written: the vault is short ~3 delta."""
-    hv.deposit(depositor, 100_000 * USD)
-    sid = hv.list_series(5_000, 7 * DAY, True)
-    hv.buy(buyer, sid, 3 * WAD)
-    return sid
-
-
 def _holders_delta(vault, block) -> int:
     return vault.valuation.call(block_identifier=block)[3]
 
