@@ -13,12 +13,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from brownie import accounts
 from hypothesis import Phase
 
 from tests.vault.brownie_compat import state_machine
-from tests.vault.conftest import WAD
-from tests.vault.test_stateful import VaultMachine
+from tests.vault.test_stateful import VaultMachine, extra_actors
 
 
 class BrokenMachine(VaultMachine):
@@ -35,10 +33,7 @@ class BrokenMachine(VaultMachine):
 
 def test_a_failing_sequence_is_printed_as_a_readable_scenario(hv, probe, depositor, depositor2, buyer, attacker, deployer,
                                                               capsys):
-    lp3 = accounts.add()
-    deployer.transfer(lp3, 10 * WAD, silent=True)
-    buyer2 = accounts.add()
-    deployer.transfer(buyer2, 10 * WAD, silent=True)
+    lp3, buyer2 = extra_actors(deployer)
     capsys.readouterr()
     with pytest.raises(AssertionError, match="deliberately broken invariant"):
         state_machine(

@@ -502,12 +502,18 @@ def _runs(config) -> tuple[int, int]:
     return int(os.environ.get("HV_STATEFUL_EXAMPLES", 200)), int(os.environ.get("HV_STATEFUL_STEPS", 8))
 
 
+def extra_actors(deployer) -> tuple:
+    """A third LP and a second buyer, fresh accounts with gas money: the machine's actors beyond the
+    fixtures' ones."""
+    lp3, buyer2 = accounts.add(), accounts.add()
+    for who in (lp3, buyer2):
+        deployer.transfer(who, 10 * WAD, silent=True)
+    return lp3, buyer2
+
+
 def test_vault_invariants_hold_under_random_interleavings(hv, probe, depositor, depositor2, buyer, attacker, deployer,
                                                           request):
-    lp3 = accounts.add()
-    deployer.transfer(lp3, 10 * WAD, silent=True)
-    buyer2 = accounts.add()
-    deployer.transfer(buyer2, 10 * WAD, silent=True)
+    lp3, buyer2 = extra_actors(deployer)
     examples, steps = _runs(request.config)
     state_machine(
         VaultMachine, hv, probe, [depositor, depositor2, lp3], [buyer, buyer2], attacker,
