@@ -38,3 +38,8 @@ def written_book(market: LocalMarket, accounts: list[str], calls: float = 10.0, 
         market.buy(accounts[6], market.list_series(3000, expiry, True), calls)
     if puts:
         market.buy(accounts[7], market.list_series(2800, expiry, False), puts)
+
+
+def metric(service, name: str, **labels: str) -> float:
+    """One sample of a keeper service's Prometheus registry (0 before the first increment)."""
+    return service.metrics.registry.get_sample_value(name, labels) or 0.0

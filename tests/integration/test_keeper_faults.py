@@ -26,7 +26,7 @@ import pytest
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
-from keeper_helpers import KEEPER_KEY, write_config, written_book
+from keeper_helpers import KEEPER_KEY, metric, write_config, written_book
 from rpc_proxy import RpcProxy
 
 from keeper.abi import load_abi
@@ -47,10 +47,6 @@ def proxy(chain):
     node, _ = chain
     with RpcProxy(node.url) as p:
         yield p
-
-
-def metric(service, name: str, **labels: str) -> float:
-    return service.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 def wait_out_backoff(service) -> None:

@@ -13,6 +13,8 @@ from web3.exceptions import ContractLogicError
 from keeper.errors import decode_revert
 from keeper.settlement import Settler
 
+from keeper_helpers import metric
+
 WAD = 10**18
 HOUR = 3_600
 
@@ -34,10 +36,6 @@ def tick_until_quiet(service, market, max_ticks: int = 6) -> None:
         if len(service.journal.all_txs()) == before:
             return
     raise AssertionError("the keeper kept sending")
-
-
-def metric(service, name: str, **labels: str) -> float:
-    return service.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 def settled(market, series_id: int) -> tuple[bool, int]:
