@@ -17,6 +17,8 @@ import {IOptionMarket} from "./interfaces/IOptionMarket.sol";
 import {ISwapAdapter} from "./interfaces/ISwapAdapter.sol";
 import {OracleLib} from "./libraries/OracleLib.sol";
 import {MarginLib} from "./libraries/MarginLib.sol";
+import {RebalanceLogic} from "./libraries/RebalanceLogic.sol";
+import {ParamsLogic} from "./libraries/ParamsLogic.sol";
 
 /// @title HedgeVault
 /// @notice ERC-4626 vault over USDC that writes options through the OptionMarket and keeps its
@@ -35,6 +37,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     /// @notice Virtual shares (10**6 per unit of assets) make the first-depositor donation attack
     ///         cost the attacker a million times what it can take from the next depositor.
     uint8 private constant DECIMALS_OFFSET = 6;
+    uint256 private constant MAX_BALANCE = 2 ** 128;
 
     struct Wiring {
         IERC20 quote;
@@ -61,16 +64,16 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     uint8 private immutable PRICE_DECIMALS;
     uint8 private immutable VOL_DECIMALS;
 
-    HedgeParams internal _hedgeParams;
+    RebalanceLogic.Layout internal _hedging;
     RiskParams internal _riskParams;
     OracleParams internal _oracleParams;
-    HedgeState internal _hedgeState;
     uint256 public depositCap;
     uint256 public emergencyBounty;
 
     constructor(
         Wiring memory w,
         HedgeParams memory hedge,
+        BudgetParams memory budget,
         RiskParams memory risk,
         OracleParams memory oracle,
         uint256 depositCap_,
@@ -91,6 +94,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         _grantRole(GOVERNOR_ROLE, w.governor);
         _grantRole(GUARDIAN_ROLE, w.guardian);
         _setHedgeParams(hedge);
+        _setBudgetParams(budget);
         _setRiskParams(risk);
         _setOracleParams(oracle);
         _setDepositCap(depositCap_);
@@ -125,9 +129,11 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         uint256 owedWad;
     }
 
+    /// @dev Balances count up to 2^128 units (3.4e32 USDC, far beyond any token's supply): past that,
+    ///      NAV arithmetic would overflow and the ERC-4626 views (which must not revert) would panic.
     function _holdings() internal view returns (Holdings memory h) {
-        h.quoteWad = _quoteBalance() * QUOTE_TO_WAD;
-        h.baseWad = baseToken.balanceOf(address(this));
+        h.quoteWad = Math.min(_quoteBalance(), MAX_BALANCE) * QUOTE_TO_WAD;
+        h.baseWad = Math.min(baseToken.balanceOf(address(this)), MAX_BALANCE);
         h.owedWad = market.owedQuote() * QUOTE_TO_WAD;
     }
 
@@ -293,7 +299,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     /// @inheritdoc IHedgeVault
     function checkWrite() external view {
         _requireNotPaused();
-        if (_hedgeState.emergency) revert EmergencyMode();
+        if (_hedging.state.emergency) revert EmergencyMode();
         (uint256 spotWad, uint256 volWad) = oraclePrices();
         Valuation memory v = _valuation(spotWad, volWad);
         uint256 requiredWad = v.notionalValueWad * _riskParams.initialMarginBps / BPS;
@@ -332,14 +338,14 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
 
     function _updateMarginState(Valuation memory v) internal returns (bool emergency) {
         RiskParams memory r = _riskParams;
-        emergency = _hedgeState.emergency;
+        emergency = _hedging.state.emergency;
         uint256 maintenance = v.notionalValueWad * r.maintenanceMarginBps / BPS;
         uint256 recovery = v.notionalValueWad * r.recoveryMarginBps / BPS;
         if (!emergency && v.notionalValueWad > 0 && v.worstEquityWad < int256(maintenance)) {
-            _hedgeState.emergency = emergency = true;
+            _hedging.state.emergency = emergency = true;
             emit EmergencyEntered(v.worstEquityWad, maintenance);
         } else if (emergency && v.worstEquityWad >= int256(recovery)) {
-            _hedgeState.emergency = emergency = false;
+            _hedging.state.emergency = emergency = false;
             emit EmergencyExited(v.worstEquityWad, recovery);
         }
     }
@@ -356,12 +362,12 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         _rebalance(targetBaseWad, limitQuote, expectedNonce);
     }
 
-    /// @notice Chainlink Automation: the contract's own check decides; the data pins target, bound
-    ///         and nonce so a stale upkeep cannot trade twice.
+    /// @notice Chainlink Automation drives the must path only (emergency, or a keeper late outside the
+    ///         hard band); the data pins target, bound and nonce so a stale upkeep cannot trade twice.
     function checkUpkeep(bytes calldata) external view returns (bool upkeepNeeded, bytes memory performData) {
         RebalanceCheck memory c = rebalanceCheck();
-        upkeepNeeded = c.needed;
-        performData = abi.encode(c.targetBaseWad, c.limitQuote, _hedgeState.nonce);
+        upkeepNeeded = c.needed && (c.reason == Reason.Emergency || c.reason == Reason.KeeperLate);
+        performData = abi.encode(c.targetBaseWad, c.limitQuote, _hedging.state.nonce);
     }
 
     function performUpkeep(bytes calldata performData) external nonReentrant whenNotPaused {
@@ -380,172 +386,28 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
             c.reason = Reason.OracleInvalid;
             return c;
         }
-        int256 holdersDeltaWad = market.bookDelta(spotWad, volWad);
-        return _check(_hedgeState, baseToken.balanceOf(address(this)), holdersDeltaWad, spotWad);
-    }
-
-    function _check(HedgeState memory hs, uint256 baseWad, int256 holdersDeltaWad, uint256 spotWad)
-        internal
-        view
-        returns (RebalanceCheck memory c)
-    {
-        HedgeParams memory hp = _hedgeParams;
-        (c.targetBaseWad, c.sizeBaseWad, c.buyBase) =
-            MarginLib.hedgeTarget(baseWad, holdersDeltaWad, _riskParams.maxTradeBaseWad);
-        if (c.buyBase) {
-            // Margin bounds risk, not cash: a buy is capped by the quote held (at the slippage
-            // bound), else a target the vault cannot pay for would make every rebalance revert,
-            // the emergency one included.
-            uint256 affordable =
-                Math.mulDiv(_quoteBalance() * QUOTE_TO_WAD, WAD * BPS, spotWad * (BPS + hp.maxSlippageBps));
-            if (c.sizeBaseWad > affordable) (c.sizeBaseWad, c.targetBaseWad) = (affordable, baseWad + affordable);
-        }
-        if (c.sizeBaseWad == 0) return c;
-        uint256 absNet = MarginLib.abs(int256(baseWad) - holdersDeltaWad);
-        // Inside the band nothing is due, in emergency too: else anyone could collect the emergency
-        // bounty again every block for a dust trade, as the book's delta drifts with time.
-        if (absNet <= hp.deltaBandWad) return c;
-        if (hs.emergency) {
-            c.reason = Reason.Emergency;
-        } else if (absNet > hp.hardBandWad) {
-            c.reason = Reason.OutsideHardBand;
-        } else {
-            c.reason = block.timestamp >= uint256(hs.lastRebalanceAt) + hp.minRebalanceIntervalSeconds
-                ? Reason.OutsideBand
-                : Reason.IntervalNotElapsed;
-        }
-        c.needed = c.reason != Reason.IntervalNotElapsed;
-        c.limitQuote = _slippageBound(c.sizeBaseWad, spotWad, hp.maxSlippageBps, c.buyBase);
-    }
-
-    /// @dev The contract's own execution bound: max quote in for a buy (rounded up), min quote
-    ///      out for a sell (rounded down), `maxSlippageBps` around the oracle value of the trade.
-    function _slippageBound(uint256 sizeWad, uint256 spotWad, uint256 slippageBps, bool buyBase)
-        internal
-        view
-        returns (uint256)
-    {
-        if (buyBase) {
-            return Math.mulDiv(sizeWad * spotWad, BPS + slippageBps, WAD * BPS * QUOTE_TO_WAD, Math.Rounding.Ceil);
-        }
-        return Math.mulDiv(sizeWad * spotWad, BPS - slippageBps, WAD * BPS * QUOTE_TO_WAD);
-    }
-
-    /// @dev A verified trade, carried in memory to keep the stack shallow.
-    struct Trade {
-        uint256 spotWad;
-        uint256 volWad;
-        int256 preDeltaWad;
-        int256 postDeltaWad;
-        uint256 sizeWad;
-        uint256 boundQuote;
-        uint256 baseWad; // the base held before the trade
-        bool buyBase;
-        Reason reason;
+        return RebalanceLogic.check(_hedging, _call(spotWad, volWad));
     }
 
     function _rebalance(uint256 targetBaseWad, uint256 limitQuote, uint256 expectedNonce) internal {
-        HedgeState memory hs = _hedgeState;
-        if (expectedNonce != hs.nonce) revert StaleNonce(expectedNonce, hs.nonce);
-        Trade memory t = _verifyTrade(hs, targetBaseWad, limitQuote);
-
-        // Effects before the swap: a re-entered or repeated call with this nonce now fails.
-        _hedgeState = HedgeState({nonce: hs.nonce + 1, lastRebalanceAt: uint40(block.timestamp), emergency: hs.emergency});
-        int256 quoteChange =
-            t.buyBase ? -int256(_buyBase(t.sizeWad, t.boundQuote, t.baseWad)) : int256(_sellBase(t.sizeWad, t.boundQuote));
-
-        uint256 bounty;
-        if (hs.emergency) {
-            // The bounty scales with the trade up to one band's worth: dust trades earn dust.
-            uint256 band = _hedgeParams.deltaBandWad;
-            bounty = Math.min(emergencyBounty * Math.min(t.sizeWad, band) / band, _quoteBalance());
-            if (bounty > 0) IERC20(asset()).safeTransfer(msg.sender, bounty);
-            _updateMarginState(_valuation(t.spotWad, t.volWad));
-        }
-        emit Rebalanced(
-            hs.nonce,
-            msg.sender,
-            t.reason,
-            t.preDeltaWad,
-            t.postDeltaWad,
-            t.spotWad,
-            t.buyBase ? int256(t.sizeWad) : -int256(t.sizeWad),
-            quoteChange,
-            bounty
+        (uint256 spotWad, uint256 volWad) = oraclePrices();
+        bool emergency = RebalanceLogic.execute(
+            _hedging, _call(spotWad, volWad), targetBaseWad, limitQuote, expectedNonce, hasRole(KEEPER_ROLE, msg.sender)
         );
+        if (emergency) _updateMarginState(_valuation(spotWad, volWad));
     }
 
-    /// @dev Every guard of DESIGN.md's rebalance, in one place; reverts with the failing one.
-    function _verifyTrade(HedgeState memory hs, uint256 targetBaseWad, uint256 limitQuote)
-        internal
-        view
-        returns (Trade memory t)
-    {
-        (t.spotWad, t.volWad) = oraclePrices();
-        int256 holdersDeltaWad = market.bookDelta(t.spotWad, t.volWad);
-        uint256 baseWad = t.baseWad = baseToken.balanceOf(address(this));
-        RebalanceCheck memory c = _check(hs, baseWad, holdersDeltaWad, t.spotWad);
-        if (!c.needed) revert RebalanceNotNeeded(c.reason);
-        t.reason = c.reason;
-
-        HedgeParams memory hp = _hedgeParams;
-        if (hs.emergency) {
-            // Anyone may act in emergency, but the trade is the contract's own. The caller's target
-            // only pins it to within the band: the delta drifts between simulation and inclusion,
-            // so an exact match would almost never land.
-            if (MarginLib.abs(int256(targetBaseWad) - int256(c.targetBaseWad)) > hp.deltaBandWad) {
-                revert EmergencyTargetMismatch(targetBaseWad, c.targetBaseWad);
-            }
-            targetBaseWad = c.targetBaseWad;
-        } else if (!hasRole(KEEPER_ROLE, msg.sender)) {
-            revert Unauthorized(msg.sender);
-        }
-        _checkDexPrice(t.spotWad, hp.maxOracleDeviationBps);
-
-        t.buyBase = targetBaseWad > baseWad;
-        t.sizeWad = t.buyBase ? targetBaseWad - baseWad : baseWad - targetBaseWad;
-        if (t.sizeWad == 0) revert ZeroAmount();
-        if (t.sizeWad > _riskParams.maxTradeBaseWad) revert TradeTooLarge(t.sizeWad, _riskParams.maxTradeBaseWad);
-        t.preDeltaWad = int256(baseWad) - holdersDeltaWad;
-        t.postDeltaWad = int256(targetBaseWad) - holdersDeltaWad;
-        if (MarginLib.abs(t.postDeltaWad) > Math.max(MarginLib.abs(t.preDeltaWad), hp.deltaBandWad)) {
-            revert DeltaIncreased(t.preDeltaWad, t.postDeltaWad, hp.deltaBandWad);
-        }
-        // The keeper's limit can only tighten the contract's own bound (zero means "no limit").
-        t.boundQuote = _slippageBound(t.sizeWad, t.spotWad, hp.maxSlippageBps, t.buyBase);
-        if (limitQuote != 0) {
-            t.boundQuote = t.buyBase ? Math.min(t.boundQuote, limitQuote) : Math.max(t.boundQuote, limitQuote);
-        }
-    }
-
-    function _checkDexPrice(uint256 spotWad, uint256 maxDeviationBps) internal view {
-        uint256 dexWad = adapter.spotPriceWad();
-        uint256 diff = dexWad > spotWad ? dexWad - spotWad : spotWad - dexWad;
-        if (diff * BPS > spotWad * maxDeviationBps) revert DexPriceDeviation(dexWad, spotWad, maxDeviationBps);
-    }
-
-    /// @dev Pays the quote straight into the pool and receives exactly `sizeWad` base; what
-    ///      arrives is measured, not trusted, against `before`, the balance read by the checks (paying
-    ///      quote does not move it).
-    function _buyBase(uint256 sizeWad, uint256 maxQuoteIn, uint256 before) internal returns (uint256 quoteIn) {
-        quoteIn = adapter.quoteInForBaseOut(sizeWad);
-        if (quoteIn > maxQuoteIn) revert SlippageExceeded(quoteIn, maxQuoteIn);
-        uint256 quoteBal = _quoteBalance();
-        if (quoteIn > quoteBal) revert InsufficientFunds(quoteIn, quoteBal);
-        IERC20(asset()).safeTransfer(adapter.pool(), quoteIn);
-        adapter.swapToBase(sizeWad, address(this));
-        uint256 received = baseToken.balanceOf(address(this)) - before;
-        if (received < sizeWad) revert SwapShortfall(received, sizeWad);
-    }
-
-    function _sellBase(uint256 sizeWad, uint256 minQuoteOut) internal returns (uint256 quoteOut) {
-        quoteOut = adapter.quoteOutForBaseIn(sizeWad);
-        if (quoteOut < minQuoteOut) revert SlippageExceeded(quoteOut, minQuoteOut);
-        uint256 before = _quoteBalance();
-        baseToken.safeTransfer(adapter.pool(), sizeWad);
-        adapter.swapToQuote(quoteOut, address(this));
-        uint256 received = _quoteBalance() - before;
-        if (received < quoteOut) revert SwapShortfall(received, quoteOut);
+    function _call(uint256 spotWad, uint256 volWad) internal view returns (RebalanceLogic.Call memory) {
+        return RebalanceLogic.Call({
+            quote: IERC20(asset()),
+            base: baseToken,
+            adapter: adapter,
+            quoteToWad: QUOTE_TO_WAD,
+            spotWad: spotWad,
+            holdersDeltaWad: market.bookDelta(spotWad, volWad),
+            maxTradeBaseWad: _riskParams.maxTradeBaseWad,
+            bounty: emergencyBounty
+        });
     }
 
     // =============================================================== views for the keeper
@@ -557,7 +419,11 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     }
 
     function hedgeParams() external view returns (HedgeParams memory) {
-        return _hedgeParams;
+        return _hedging.params;
+    }
+
+    function budgetParams() external view returns (BudgetParams memory) {
+        return _hedging.budget;
     }
 
     function riskParams() external view returns (RiskParams memory) {
@@ -569,7 +435,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     }
 
     function hedgeState() external view returns (HedgeState memory) {
-        return _hedgeState;
+        return _hedging.state;
     }
 
     // =============================================================== governance
@@ -584,6 +450,10 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
 
     function setHedgeParams(HedgeParams calldata p) external onlyRole(GOVERNOR_ROLE) {
         _setHedgeParams(p);
+    }
+
+    function setBudgetParams(BudgetParams calldata p) external onlyRole(GOVERNOR_ROLE) {
+        _setBudgetParams(p);
     }
 
     function setRiskParams(RiskParams calldata p) external onlyRole(GOVERNOR_ROLE) {
@@ -603,36 +473,19 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     }
 
     function _setHedgeParams(HedgeParams memory p) internal {
-        _bound("deltaBandWad", p.deltaBandWad, 1e15, 1e24);
-        _bound("hardBandWad", p.hardBandWad, p.deltaBandWad, 1e25);
-        _bound("minRebalanceIntervalSeconds", p.minRebalanceIntervalSeconds, 0, 1 days);
-        _bound("maxSlippageBps", p.maxSlippageBps, 10, 500);
-        _bound("maxOracleDeviationBps", p.maxOracleDeviationBps, 10, 1_000);
-        emit SetHedgeParams(_hedgeParams, p);
-        _hedgeParams = p;
+        ParamsLogic.setHedgeParams(_hedging.params, p);
+    }
+
+    function _setBudgetParams(BudgetParams memory p) internal {
+        ParamsLogic.setBudgetParams(_hedging.budget, p, QUOTE_UNIT);
     }
 
     function _setRiskParams(RiskParams memory p) internal {
-        _bound("initialMarginBps", p.initialMarginBps, 100, 5_000);
-        _bound("maintenanceMarginBps", p.maintenanceMarginBps, 50, p.initialMarginBps);
-        _bound("recoveryMarginBps", p.recoveryMarginBps, p.maintenanceMarginBps + 1, p.initialMarginBps);
-        _bound("stressBps", p.stressBps, 100, 5_000);
-        _bound("maxTradeBaseWad", p.maxTradeBaseWad, 1e16, 1e23);
-        _bound("maxResidualDeltaWad", p.maxResidualDeltaWad, 0, 1e23);
-        emit SetRiskParams(_riskParams, p);
-        _riskParams = p;
+        ParamsLogic.setRiskParams(_riskParams, p);
     }
 
     function _setOracleParams(OracleParams memory p) internal {
-        _bound("priceHeartbeatSeconds", p.priceHeartbeatSeconds, 60, 2 days);
-        _bound("volHeartbeatSeconds", p.volHeartbeatSeconds, 60, 2 days);
-        _bound("sequencerGraceSeconds", p.sequencerGraceSeconds, 0, 1 days);
-        _bound("minPriceWad", p.minPriceWad, 1e12, p.maxPriceWad);
-        _bound("maxPriceWad", p.maxPriceWad, p.minPriceWad, 1e27);
-        _bound("minVolWad", p.minVolWad, 0.01e18, p.maxVolWad);
-        _bound("maxVolWad", p.maxVolWad, p.minVolWad, 5e18);
-        emit SetOracleParams(_oracleParams, p);
-        _oracleParams = p;
+        ParamsLogic.setOracleParams(_oracleParams, p);
     }
 
     function _setDepositCap(uint256 cap) internal {

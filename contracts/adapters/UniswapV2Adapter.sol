@@ -59,6 +59,21 @@ contract UniswapV2Adapter is ISwapAdapter {
     }
 
     /// @inheritdoc ISwapAdapter
+    /// @dev Constant product at the oracle price: with base reserve x and fee 0.3%, buying s costs
+    ///      value(s) * x / (x - s) / 0.997 and selling s pays value(s) * 0.997 x / (x + 0.997 s). Only the
+    ///      depth x comes from the pool, so a pool pushed off the oracle does not widen the bound.
+    function quoteAtOracle(uint256 sizeWad, uint256 oracleSpotWad, bool buyBase) external view returns (uint256) {
+        (uint256 baseReserve,) = _reserves();
+        uint256 valueWad = sizeWad * oracleSpotWad / 1e18;
+        if (buyBase) {
+            if (sizeWad >= baseReserve) revert AdapterInsufficientLiquidity(sizeWad, baseReserve);
+            uint256 den = (baseReserve - sizeWad) * 997 * QUOTE_TO_WAD;
+            return (valueWad * baseReserve * 1000 + den - 1) / den;
+        }
+        return valueWad * baseReserve * 997 / ((baseReserve * 1000 + sizeWad * 997) * QUOTE_TO_WAD);
+    }
+
+    /// @inheritdoc ISwapAdapter
     function swapToBase(uint256 baseOut, address to) external {
         (uint256 out0, uint256 out1) = BASE_IS_TOKEN0 ? (baseOut, uint256(0)) : (uint256(0), baseOut);
         pair.swap(out0, out1, to, "");

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,26 @@ def at(name: str, address: str) -> Contract:
     return Contract.from_abi(name, address, npm_build(name)["abi"])
 
 
-def deploy_project(container: Any, deployer: Any, *args: Any) -> str:
+def linked_bytecode(container: Any, libraries: dict[str, str]) -> str:
+    """The container's creation bytecode with each `__Name___…` library placeholder replaced by the
+    address in `libraries`; a placeholder left unfilled is an error, not a broken deployment."""
+    bytecode = container.bytecode
+    for marker in set(re.findall(r"__[A-Za-z0-9_$]+?_+(?=[0-9a-fA-F]|$)", bytecode)):
+        name = marker.strip("_")
+        if name not in libraries:
+            raise RuntimeError(f"{container._name} needs library {name}: deploy it first")
+        bytecode = bytecode.replace(marker, libraries[name][2:].lower())
+    return bytecode
+
+
+def deploy_project(container: Any, deployer: Any, *args: Any, libraries: dict[str, str] | None = None) -> str:
     """Deploy a project contract with a plain transaction, as `deploy_npm` does.
 
     On a live network brownie's `Container.deploy` (and `.at`) saves the contract under
     build/deployments/<chain id>/; contracts with immutables (vault, market, adapter) are saved
     without their pcMap, and brownie then loads them with a code check on every later connection to
     that network id: a fresh node reached through the same `hv-rpc` id fails with ContractNotFound."""
-    factory = web3.eth.contract(abi=container.abi, bytecode=container.bytecode)
+    factory = web3.eth.contract(abi=container.abi, bytecode=linked_bytecode(container, libraries or {}))
     data = factory.constructor(*args).data_in_transaction
     tx = deployer.transfer(data=data, silent=True)
     if not tx.contract_address:

@@ -10,7 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from brownie import HedgeTimelock, HedgeVault, OptionMarket, UniswapV2Adapter, VaultLens
+from brownie import HedgeTimelock, HedgeVault, OptionMarket, ParamsLogic, RebalanceLogic, UniswapV2Adapter, VaultLens
 
 from scripts.lib.artifacts import deploy_project, project_at
 from scripts.lib.deployment import DeploymentRecord
@@ -25,8 +25,11 @@ class VaultParams:
     """Defaults sized for the local market (a 1,000 WETH pool); every value is bounded on chain."""
 
     hedge: dict[str, int] = field(default_factory=lambda: {
-        "deltaBandWad": 1 * WAD, "hardBandWad": 5 * WAD, "minRebalanceIntervalSeconds": 300,
-        "maxSlippageBps": 150, "maxOracleDeviationBps": 100,
+        "dustDeltaWad": WAD // 10, "hardBandWad": 5 * WAD, "minRebalanceIntervalSeconds": 300,
+        "mustGraceSeconds": 3_600, "executionToleranceBps": 50, "maxOracleDeviationBps": 100,
+    })
+    budget: dict[str, int] = field(default_factory=lambda: {
+        "windowSeconds": 86_400, "maxBaseTradedWad": 200 * WAD, "maxExecutionLossQuote": 2_000 * USD,
     })
     risk: dict[str, int] = field(default_factory=lambda: {
         "initialMarginBps": 2_000, "maintenanceMarginBps": 1_000, "recoveryMarginBps": 1_500,
@@ -50,7 +53,9 @@ class VaultParams:
         return tuple(values[k] for k in order)
 
 
-HEDGE_ORDER = ("deltaBandWad", "hardBandWad", "minRebalanceIntervalSeconds", "maxSlippageBps", "maxOracleDeviationBps")
+HEDGE_ORDER = ("dustDeltaWad", "hardBandWad", "minRebalanceIntervalSeconds", "mustGraceSeconds", "executionToleranceBps",
+               "maxOracleDeviationBps")
+BUDGET_ORDER = ("windowSeconds", "maxBaseTradedWad", "maxExecutionLossQuote")
 RISK_ORDER = ("initialMarginBps", "maintenanceMarginBps", "recoveryMarginBps", "stressBps", "maxTradeBaseWad", "maxResidualDeltaWad")
 ORACLE_ORDER = ("priceHeartbeatSeconds", "volHeartbeatSeconds", "sequencerGraceSeconds", "minPriceWad", "maxPriceWad", "minVolWad", "maxVolWad")
 MARKET_ORDER = ("spreadBps", "maxLiveSeries", "minStrikeBps", "maxStrikeBps", "minExpirySeconds", "maxExpirySeconds",
@@ -92,11 +97,17 @@ def deploy_vault(record: DeploymentRecord, deployer: Any, roles: Roles, params: 
     )
     wiring = (c["usd"], c["weth"], market, adapter, c["price_feed"], c["vol_feed"], ZERO,
               deployer.address, timelock, roles.guardian)
+    # The vault's linked libraries (its hedging and governance halves): stateless, reused as they are.
+    libraries = {
+        "RebalanceLogic": record.step("rebalance_logic", lambda: deploy_project(RebalanceLogic, deployer)),
+        "ParamsLogic": record.step("params_logic", lambda: deploy_project(ParamsLogic, deployer)),
+    }
     vault = record.step(
         "vault",
         lambda: deploy_project(
-            HedgeVault, deployer, wiring, params.struct("hedge", HEDGE_ORDER), params.struct("risk", RISK_ORDER),
-            params.struct("oracle", ORACLE_ORDER), params.deposit_cap, params.emergency_bounty,
+            HedgeVault, deployer, wiring, params.struct("hedge", HEDGE_ORDER), params.struct("budget", BUDGET_ORDER),
+            params.struct("risk", RISK_ORDER), params.struct("oracle", ORACLE_ORDER), params.deposit_cap,
+            params.emergency_bounty, libraries=libraries,
         ),
     )
     record.step("vault_lens", lambda: deploy_project(VaultLens, deployer))

@@ -30,7 +30,7 @@ from brownie import (
 from brownie.test.managers.runner import RevertContextManager as reverts
 
 from scripts.lib.artifacts import at
-from scripts.lib.vault import HEDGE_ORDER, MARKET_ORDER, ORACLE_ORDER, RISK_ORDER
+from scripts.lib.vault import BUDGET_ORDER, HEDGE_ORDER, MARKET_ORDER, ORACLE_ORDER, RISK_ORDER
 
 WAD = 10**18
 USD = 10**6
@@ -237,7 +237,7 @@ def isqrt(n: int) -> int:
     return math.isqrt(n)
 
 
-ORDERS = {"hedge": HEDGE_ORDER, "risk": RISK_ORDER, "oracle": ORACLE_ORDER, "market": MARKET_ORDER}
+ORDERS = {"hedge": HEDGE_ORDER, "budget": BUDGET_ORDER, "risk": RISK_ORDER, "oracle": ORACLE_ORDER, "market": MARKET_ORDER}
 
 
 class Stack:
