@@ -63,6 +63,8 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     /// @dev Pinned with the (immutable) feeds: saves a decimals() call per feed per read.
     uint8 private immutable PRICE_DECIMALS;
     uint8 private immutable VOL_DECIMALS;
+    /// @dev The must path's grace runs from deployment too: a new vault's keeper gets its full grace.
+    uint256 private immutable DEPLOYED_AT;
 
     RebalanceLogic.Layout internal _hedging;
     RiskParams internal _riskParams;
@@ -95,6 +97,7 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
         _grantRole(GUARDIAN_ROLE, w.guardian);
         _setHedgeParams(hedge);
         _setBudgetParams(budget);
+        DEPLOYED_AT = block.timestamp;
         _setRiskParams(risk);
         _setOracleParams(oracle);
         _setDepositCap(depositCap_);
@@ -406,7 +409,8 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
             spotWad: spotWad,
             holdersDeltaWad: market.bookDelta(spotWad, volWad),
             maxTradeBaseWad: _riskParams.maxTradeBaseWad,
-            bounty: emergencyBounty
+            bounty: emergencyBounty,
+            deployedAt: DEPLOYED_AT
         });
     }
 

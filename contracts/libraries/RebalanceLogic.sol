@@ -39,6 +39,7 @@ library RebalanceLogic {
         int256 holdersDeltaWad;
         uint256 maxTradeBaseWad;
         uint256 bounty; // paid on the must path, scaled by the trade's size up to one hard band
+        uint256 deployedAt; // the must path's grace runs from the later of this and the last rebalance
     }
 
     /// @notice What `rebalanceCheck` reports: the contract's own target and bound, why a trade
@@ -195,7 +196,7 @@ library RebalanceLogic {
         }
         if (hs.emergency) {
             r.reason = IHedgeVault.Reason.Emergency;
-        } else if (absNet > hp.hardBandWad && block.timestamp >= uint256(hs.lastRebalanceAt) + hp.mustGraceSeconds) {
+        } else if (absNet > hp.hardBandWad && block.timestamp >= Math.max(hs.lastRebalanceAt, c.deployedAt) + hp.mustGraceSeconds) {
             r.reason = IHedgeVault.Reason.KeeperLate;
         } else if (r.baseBudgetWad == 0 || r.lossBudgetQuote == 0) {
             r.reason = IHedgeVault.Reason.BudgetSpent;

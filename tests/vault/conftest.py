@@ -426,6 +426,26 @@ class Stack:
     def nonce(self) -> int:
         return self.vault.hedgeState()[0]
 
+    def execution_bound(self, size_wad: int, buy_base: bool) -> int:
+        """The contract's own execution bound, recomputed independently: the trade's oracle value
+        with the pool's 0.3% fee and its own impact at the pool's base depth (constant product),
+        widened by the governed tolerance; max quote in (buy, rounded up), min out (sell, down)."""
+        tol = self.params("hedge")["executionToleranceBps"]
+        x, _ = self.pool_reserves()
+        value = size_wad * self.spot_wad() // WAD
+        if buy_base:
+            den = (x - size_wad) * 997 * 10**12
+            fair = -(-value * x * 1000 // den)
+            return -(-fair * (BPS + tol) // BPS)
+        fair = value * x * 997 // ((x * 1000 + size_wad * 997) * 10**12)
+        return fair * (BPS - tol) // BPS
+
+    def loss_at_oracle(self, size_wad: int, quote: int, buy_base: bool) -> int:
+        """What a trade paid over (buy) or received under (sell) its oracle value, quote units."""
+        if buy_base:
+            return max(quote - size_wad * self.spot_wad() // (WAD * 10**12), 0)
+        return max(-(-size_wad * self.spot_wad() // (WAD * 10**12)) - quote, 0)
+
     def rebalance(self, caller=None, target: int | None = None, limit: int = 0) -> Any:
         """Rebalance to the contract's own target (or `target`) with the current nonce."""
         check = self.vault.rebalanceCheck()
