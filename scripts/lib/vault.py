@@ -79,6 +79,12 @@ class Roles:
         )
 
 
+def vault_constructor_args(params: VaultParams) -> tuple:
+    """HedgeVault's constructor arguments after the wiring."""
+    return (params.struct("hedge", HEDGE_ORDER), params.struct("budget", BUDGET_ORDER), params.struct("risk", RISK_ORDER),
+            params.struct("oracle", ORACLE_ORDER), params.deposit_cap, params.emergency_bounty)
+
+
 def deploy_vault(record: DeploymentRecord, deployer: Any, roles: Roles, params: VaultParams) -> None:
     c = record.contracts
     delay = int(os.environ.get("HV_TIMELOCK_DELAY", params.timelock_delay))
@@ -103,12 +109,7 @@ def deploy_vault(record: DeploymentRecord, deployer: Any, roles: Roles, params: 
         "ParamsLogic": record.step("params_logic", lambda: deploy_project(ParamsLogic, deployer)),
     }
     vault = record.step(
-        "vault",
-        lambda: deploy_project(
-            HedgeVault, deployer, wiring, params.struct("hedge", HEDGE_ORDER), params.struct("budget", BUDGET_ORDER),
-            params.struct("risk", RISK_ORDER), params.struct("oracle", ORACLE_ORDER), params.deposit_cap,
-            params.emergency_bounty, libraries=libraries,
-        ),
+        "vault", lambda: deploy_project(HedgeVault, deployer, wiring, *vault_constructor_args(params), libraries=libraries)
     )
     record.step("vault_lens", lambda: deploy_project(VaultLens, deployer))
     _hand_over(project_at(OptionMarket, market), project_at(HedgeVault, vault), timelock, roles, deployer)

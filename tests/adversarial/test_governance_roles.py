@@ -57,7 +57,7 @@ def test_no_governed_change_applies_before_the_delay(hv, vault, market, timelock
     """Defence: the TimelockController holds every admin and governor role. All governed functions,
     scheduled as one batch: execution fails before the delay (state unchanged), succeeds after it."""
     calls = [
-        (vault, vault.setHedgeParams.encode_input(hv.params_with("hedge", maxSlippageBps=100))),
+        (vault, vault.setHedgeParams.encode_input(hv.params_with("hedge", executionToleranceBps=100))),
         (vault, vault.setRiskParams.encode_input(hv.params_with("risk", stressBps=2_500))),
         (vault, vault.setOracleParams.encode_input(hv.params_with("oracle", priceHeartbeatSeconds=7_200))),
         (vault, vault.setDepositCap.encode_input(5 * USD)),
@@ -77,7 +77,7 @@ def test_no_governed_change_applies_before_the_delay(hv, vault, market, timelock
     assert vault.depositCap() == 10_000_000 * USD and not vault.hasRole(vault.KEEPER_ROLE(), attacker)
     chain.sleep(120)
     timelock.executeBatch(targets, values, payloads, ZERO_BYTES32, salt, hv.tx(governor))
-    assert hv.params("hedge")["maxSlippageBps"] == 100
+    assert hv.params("hedge")["executionToleranceBps"] == 100
     assert hv.params("risk")["stressBps"] == 2_500
     assert hv.params("oracle")["priceHeartbeatSeconds"] == 7_200
     assert (vault.depositCap(), vault.emergencyBounty()) == (5 * USD, 1 * USD)
@@ -162,7 +162,7 @@ def test_the_keeper_changes_no_parameters_or_roles(hv, vault, market, timelock, 
     (timelock), roles are the admin's (timelock), listing is the lister's, pausing the guardian's."""
     gov, admin = vault.GOVERNOR_ROLE(), ADMIN
     attempts = [
-        (("AccessControlUnauthorizedAccount", keeper, gov), vault.setHedgeParams, (hv.params_with("hedge", maxSlippageBps=500),)),
+        (("AccessControlUnauthorizedAccount", keeper, gov), vault.setHedgeParams, (hv.params_with("hedge", executionToleranceBps=200),)),
         (("AccessControlUnauthorizedAccount", keeper, gov), vault.setRiskParams, (hv.params_with("risk"),)),
         (("AccessControlUnauthorizedAccount", keeper, gov), vault.setOracleParams, (hv.params_with("oracle"),)),
         (("AccessControlUnauthorizedAccount", keeper, gov), vault.setDepositCap, (0,)),

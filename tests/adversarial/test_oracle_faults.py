@@ -22,13 +22,10 @@ table costs one snapshot, one fault and a handful of calls per row.
 from __future__ import annotations
 
 import pytest
-from brownie import HedgeVault, OptionMarket, TestFeed, TestRawFeed, chain
+from brownie import OptionMarket, TestFeed, TestRawFeed, chain
 
 from scripts.lib.vault import (
-    HEDGE_ORDER,
     MARKET_ORDER,
-    ORACLE_ORDER,
-    RISK_ORDER,
     VaultParams,
 )
 from tests.adversarial.helpers import reverts_named
@@ -56,9 +53,7 @@ class AltStack:
                                           {"from": d, "silent": True})
         wiring = (hv.usdc, hv.weth, self.market, hv.adapter, self.price_feed, self.vol_feed, self.sequencer, d, d,
                   hv.guardian)
-        self.vault = HedgeVault.deploy(wiring, p.struct("hedge", HEDGE_ORDER), p.struct("risk", RISK_ORDER),
-                                       p.struct("oracle", ORACLE_ORDER), p.deposit_cap, p.emergency_bounty,
-                                       {"from": d, "silent": True})
+        self.vault = hv.deploy_vault(wiring, p, d)
         self.market.initializeVault(self.vault, {"from": d})
         self.vault.grantRole(self.vault.KEEPER_ROLE(), hv.keeper, {"from": d})
 

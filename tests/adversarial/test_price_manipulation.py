@@ -3,9 +3,10 @@
 The vault reads the pool in one place only, the rebalance: NAV, premiums, margin, deposits and
 withdrawals are valued at the oracle (`HedgeVault.oraclePrices`). The rebalance is guarded by
 - `_checkDexPrice`: pool spot within `maxOracleDeviationBps` of the oracle (`DexPriceDeviation`);
-- `_slippageBound` / `_buyBase` / `_sellBase`: execution within `maxSlippageBps` of the oracle value
-  of the trade, computed by the contract (`SlippageExceeded`);
-- the keeper role outside emergency (`Unauthorized`), and the contract's own target in emergency.
+- `RebalanceLogic._bound`: execution within the contract's own bound, the trade's oracle value with
+  the pool's fee and the trade's impact at the pool's depth, widened by `executionToleranceBps` (50)
+  (`SlippageExceeded`); a pool pushed off the oracle does not widen it;
+- the keeper role outside the must path (`Unauthorized`), the contract's own target on it.
 
 Attacks: a large swap that skews the pool before a rebalance; a flash-style swap inside one
 transaction (FlashManipulator: swap, call the vault, swap back); a sandwich around the keeper's
@@ -21,10 +22,9 @@ from __future__ import annotations
 import pytest
 from brownie import FlashManipulator, chain
 
-from tests.adversarial.helpers import ceil_div, pool_push_weth, reverts_named
+from tests.adversarial.helpers import pool_push_weth, reverts_named
 from tests.vault.conftest import BPS, DAY, USD, WAD, reverts_with
 
-SLIPPAGE_BPS = 150
 DEVIATION_BPS = 100
 
 
@@ -37,9 +37,8 @@ def amount_in(amount_out_: int, reserve_in: int, reserve_out: int) -> int:
     return reserve_in * amount_out_ * 1000 // ((reserve_out - amount_out_) * 997) + 1
 
 
-def buy_bound(size_wad: int, spot_wad: int, slippage_bps: int) -> int:
-    """HedgeVault._slippageBound for a buy: max quote in, rounded up."""
-    return ceil_div(size_wad * spot_wad * (BPS + slippage_bps), WAD * BPS * 10**12)
+def oracle_value(size_wad: int, spot_wad: int) -> int:
+    return size_wad * spot_wad // (WAD * 10**12)
 
 
 @pytest.fixture
@@ -119,19 +118,19 @@ def test_flash_skew_cannot_trigger_an_emergency_rebalance(hv, vault, emergency, 
 @pytest.mark.parametrize("pump_bps", [0, 30, 60, 90])
 def test_flash_skew_inside_the_deviation_bound_is_refused_or_bounded(hv, vault, adapter, emergency, manipulator, attacker,
                                                                      pump_bps):
-    """Defence: the contract's slippage floor (`_slippageBound`, SlippageExceeded) once the skew is
-    small enough to pass the deviation check. Pump the pool `pump_bps`, rebalance (emergency: anyone),
+    """Defence: the contract's execution bound (`_bound`, SlippageExceeded) once the skew is small
+    enough to pass the deviation check. Pump the pool `pump_bps`, rebalance (emergency: anyone),
     swap back, all in one transaction. The outcome is predicted from the reserves; when the trade
-    executes, the vault pays at most the oracle value + maxSlippageBps, and the attacker's profit is
-    at most the bounty plus what the vault paid above the pool's pre-attack price."""
+    executes, the vault pays at most the bound (priced at the oracle, not the pool), and the
+    attacker's profit is at most the bounty plus what the vault paid above the pool's pre-attack price."""
     spot = hv.spot_wad()
     check = vault.rebalanceCheck()
     size = check[2] - hv.weth.balanceOf(vault)
-    bound = buy_bound(size, spot, SLIPPAGE_BPS)
     weth_r, usd_r = hv.pool_reserves()
     push_in = quote_to_push(hv, pump_bps) if pump_bps else 1
     pushed_out = amount_out(push_in, usd_r, weth_r)
     w1, u1 = weth_r - pushed_out, usd_r + push_in
+    bound = hv.execution_bound(size, True, base_reserve=w1)
     predicted_pay = amount_in(size, u1, w1)
     rebalance = vault.rebalance.encode_input(check[2], 0, chain.time() + 600, hv.nonce())
     before_usd, before_weth = holdings(hv, manipulator)
@@ -148,27 +147,31 @@ def test_flash_skew_inside_the_deviation_bound_is_refused_or_bounded(hv, vault, 
     assert hv.weth.balanceOf(manipulator) == before_weth
     overpay_vs_pool = paid - size * usd_r // weth_r
     assert profit <= ev["bounty"] + overpay_vs_pool, (profit, ev["bounty"], overpay_vs_pool)
-    assert profit <= ev["bounty"] + size * spot * SLIPPAGE_BPS // (WAD * BPS * 10**12) + 1
+    assert profit <= ev["bounty"] + bound - oracle_value(size, spot) + 1
     print(f"flash {pump_bps} bps: vault paid {paid} (bound {bound}); attacker P&L {profit} incl. bounty {ev['bounty']}")
 
 
 def test_loosened_guards_let_the_same_flash_attack_profit(hv, vault, emergency, manipulator, attacker):
     """Weakened setup: governance loosens both guards to their widest legal values (deviation 10%,
-    slippage 5%). The 3% flash pump that the default guards refuse now executes, and the attacker
-    profits from the vault's overpayment. It is still capped by the (looser) floor: the floor is the
+    tolerance 2%). A 1.5% flash pump that the default guards refuse now executes, and the attacker
+    profits from the vault's overpayment. It is still capped by the (looser) bound: the bound is the
     defence that holds, and the default parameters are what keep the attack out entirely."""
-    vault.setHedgeParams(hv.params_with("hedge", maxOracleDeviationBps=1_000, maxSlippageBps=500), hv.tx(hv.as_timelock()))
     check = vault.rebalanceCheck()
     size = check[2] - hv.weth.balanceOf(vault)
     rebalance = vault.rebalance.encode_input(check[2], 0, chain.time() + 600, hv.nonce())
+    push = quote_to_push(hv, 150)
+    with reverts_named("SlippageExceeded"):
+        manipulator.manipulate(True, push, [vault], [rebalance], hv.tx(attacker))
+    vault.setHedgeParams(hv.params_with("hedge", maxOracleDeviationBps=1_000, executionToleranceBps=200),
+                         hv.tx(hv.as_timelock()))
     before_usd, before_weth = holdings(hv, manipulator)
-    tx = manipulator.manipulate(True, quote_to_push(hv, 300), [vault], [rebalance], hv.tx(attacker))
+    tx = manipulator.manipulate(True, push, [vault], [rebalance], hv.tx(attacker))
     ev = tx.events["Rebalanced"]
     profit = hv.usdc.balanceOf(manipulator) - before_usd
     assert hv.weth.balanceOf(manipulator) == before_weth
     assert profit > ev["bounty"], "with loosened guards the manipulation pays beyond the bounty"
     print(f"loosened guards: attacker P&L {profit} incl. bounty {ev['bounty']}")
-    assert -ev["quoteChange"] <= buy_bound(size, hv.spot_wad(), 500)
+    assert -ev["quoteChange"] <= oracle_value(size, hv.spot_wad()) * 10_300 // BPS  # fee, impact, 2%
 
 
 def _flash_lp_leg(hv, vault, manipulator, attacker, pump: bool, amount: int):
@@ -236,16 +239,18 @@ def test_flash_skew_around_a_withdrawal_pays_no_more_than_the_claim(hv, vault, m
 # ------------------------------------------------------------------------- sandwich
 
 
-@pytest.mark.parametrize("front_bps", [0, 40, 80, 95, 120])
-def test_a_sandwich_around_the_keepers_rebalance_extracts_at_most_the_slippage_floor(hv, vault, calls, attacker, keeper,
-                                                                                    front_bps):
-    """Defence: `_checkDexPrice` and the contract's slippage floor. The attacker front-runs the keeper's
-    rebalance (buys WETH to push the pool up `front_bps`) and back-runs it (sells the WETH). Outcome
-    predicted from the reserves: DexPriceDeviation above 1%, SlippageExceeded when the vault's price
-    would exceed oracle x (1 + 1.5%), else the trade executes with:
-    - the vault's execution price within the floor: paid <= ceil(size x oracle x 1.015);
+@pytest.mark.parametrize("front_bps", [0, 20, 40, 80, 95, 120])
+def test_a_sandwich_around_the_keepers_rebalance_extracts_at_most_the_execution_bound(hv, vault, calls, attacker, keeper,
+                                                                                     front_bps):
+    """Defence: `_checkDexPrice` and the contract's execution bound. The attacker front-runs the
+    keeper's rebalance (buys WETH to push the pool up `front_bps`) and back-runs it (sells the WETH).
+    Outcome predicted from the reserves: DexPriceDeviation above 1%, SlippageExceeded when the vault
+    would pay more than the bound (the trade at the oracle with fee and impact, + 50 bps), else the
+    trade executes with:
+    - the vault's execution price within the bound;
     - the attacker's profit <= what the vault paid above the pool's pre-attack price (constant
-      product: k never falls), hence <= size x oracle x 1.5% (+ the pool's residual offset)."""
+      product: k never falls), hence <= the bound's excess over the oracle value (+ the pool's
+      residual offset)."""
     hv.weth.deposit({"value": 50 * WAD, **hv.tx(attacker)})
     hv.mint_usd(attacker, 1_000_000 * USD)
     hv.usdc.approve(hv.router, 2**256 - 1, hv.tx(attacker))
@@ -253,7 +258,6 @@ def test_a_sandwich_around_the_keepers_rebalance_extracts_at_most_the_slippage_f
     spot = hv.spot_wad()
     check = vault.rebalanceCheck()
     size = check[2]
-    bound = buy_bound(size, spot, SLIPPAGE_BPS)
     w0, u0 = hv.pool_reserves()
     usd0, weth0 = holdings(hv, attacker)
 
@@ -262,6 +266,7 @@ def test_a_sandwich_around_the_keepers_rebalance_extracts_at_most_the_slippage_f
         hv.swap(attacker, weth_out=front)
     w1, u1 = hv.pool_reserves()
     dex = hv.dex_spot_wad()
+    bound = hv.execution_bound(size, True)
     predicted_pay = amount_in(size, u1, w1)
     if abs(dex - spot) * BPS > spot * DEVIATION_BPS:
         with reverts_with("DexPriceDeviation", dex, spot, DEVIATION_BPS):
@@ -283,5 +288,5 @@ def test_a_sandwich_around_the_keepers_rebalance_extracts_at_most_the_slippage_f
     overpay_vs_pool = paid - size * u0 // w0
     assert profit <= overpay_vs_pool, (profit, overpay_vs_pool)
     oracle_slack = max(size * (u0 * 10**30 // w0 - spot) // WAD // 10**12, 0)  # pool above oracle before
-    assert profit <= size * spot * SLIPPAGE_BPS // (WAD * BPS * 10**12) + oracle_slack + 1
+    assert profit <= bound - oracle_value(size, spot) + oracle_slack + 1
     print(f"sandwich {front_bps} bps: vault paid {paid} for {size} wei (bound {bound}); attacker P&L {profit}")

@@ -426,12 +426,24 @@ class Stack:
     def nonce(self) -> int:
         return self.vault.hedgeState()[0]
 
-    def execution_bound(self, size_wad: int, buy_base: bool) -> int:
+    def deploy_vault(self, wiring: tuple, params, sender) -> Any:
+        """Another HedgeVault over this stack's parts (own feeds or roles), linked to the deployed
+        RebalanceLogic and ParamsLogic as scripts/deploy.py links the real one."""
+        from scripts.lib.artifacts import deploy_project
+        from scripts.lib.vault import vault_constructor_args
+
+        libraries = {"RebalanceLogic": self.record.contracts["rebalance_logic"],
+                     "ParamsLogic": self.record.contracts["params_logic"]}
+        address = deploy_project(HedgeVault, sender, wiring, *vault_constructor_args(params), libraries=libraries)
+        return HedgeVault.at(address)
+
+    def execution_bound(self, size_wad: int, buy_base: bool, base_reserve: int | None = None) -> int:
         """The contract's own execution bound, recomputed independently: the trade's oracle value
         with the pool's 0.3% fee and its own impact at the pool's base depth (constant product),
-        widened by the governed tolerance; max quote in (buy, rounded up), min out (sell, down)."""
+        widened by the governed tolerance; max quote in (buy, rounded up), min out (sell, down).
+        `base_reserve`: the pool's WETH depth when the trade executes (default: now)."""
         tol = self.params("hedge")["executionToleranceBps"]
-        x, _ = self.pool_reserves()
+        x = self.pool_reserves()[0] if base_reserve is None else base_reserve
         value = size_wad * self.spot_wad() // WAD
         if buy_base:
             den = (x - size_wad) * 997 * 10**12

@@ -12,18 +12,26 @@ from tests.vault.conftest import DAY, NUM, TIMELOCK_DELAY, USD, WAD, ZERO_BYTES3
 ADMIN = ZERO_BYTES32
 
 # (params struct, field, value, min, max) with the deployed defaults elsewhere in the struct:
-# deltaBand 1e18, initial margin 2000, maintenance 1000, minPrice 1e18, maxPrice 1e24,
+# dust 1e17, initial margin 2000, maintenance 1000, minPrice 1e18, maxPrice 1e24,
 # minVol 0.05e18, maxVol 3e18, minExpiry 3600.
 VAULT_BOUNDS = [
-    ("hedge", "deltaBandWad", 10**15 - 1, 10**15, 10**24),
-    ("hedge", "deltaBandWad", 10**24 + 1, 10**15, 10**24),
-    ("hedge", "hardBandWad", WAD - 1, WAD, 10**25),
-    ("hedge", "hardBandWad", 10**25 + 1, WAD, 10**25),
+    ("hedge", "dustDeltaWad", 10**12 - 1, 10**12, 10**22),
+    ("hedge", "dustDeltaWad", 10**22 + 1, 10**12, 10**22),
+    ("hedge", "hardBandWad", WAD // 10 - 1, WAD // 10, 10**24),
+    ("hedge", "hardBandWad", 10**24 + 1, WAD // 10, 10**24),
     ("hedge", "minRebalanceIntervalSeconds", DAY + 1, 0, DAY),
-    ("hedge", "maxSlippageBps", 9, 10, 500),
-    ("hedge", "maxSlippageBps", 501, 10, 500),
+    ("hedge", "mustGraceSeconds", 299, 300, 7 * DAY),
+    ("hedge", "mustGraceSeconds", 7 * DAY + 1, 300, 7 * DAY),
+    ("hedge", "executionToleranceBps", 0, 1, 200),
+    ("hedge", "executionToleranceBps", 201, 1, 200),
     ("hedge", "maxOracleDeviationBps", 9, 10, 1_000),
     ("hedge", "maxOracleDeviationBps", 1_001, 10, 1_000),
+    ("budget", "windowSeconds", 3_599, 3_600, 7 * DAY),
+    ("budget", "windowSeconds", 7 * DAY + 1, 3_600, 7 * DAY),
+    ("budget", "maxBaseTradedWad", 10**16 - 1, 10**16, 10**24),
+    ("budget", "maxBaseTradedWad", 10**24 + 1, 10**16, 10**24),
+    ("budget", "maxExecutionLossQuote", USD - 1, USD, 10**9 * USD),
+    ("budget", "maxExecutionLossQuote", 10**9 * USD + 1, USD, 10**9 * USD),
     ("risk", "initialMarginBps", 99, 100, 5_000),
     ("risk", "initialMarginBps", 5_001, 100, 5_000),
     ("risk", "maintenanceMarginBps", 49, 50, 2_000),
@@ -67,7 +75,7 @@ MARKET_BOUNDS = [
     ("minBuyWad", 10 * WAD + 1, 10**12, 10 * WAD),
 ]
 
-SETTERS = {"hedge": "setHedgeParams", "risk": "setRiskParams", "oracle": "setOracleParams"}
+SETTERS = {"hedge": "setHedgeParams", "budget": "setBudgetParams", "risk": "setRiskParams", "oracle": "setOracleParams"}
 
 
 # ------------------------------------------------------------------------- bounds
@@ -104,7 +112,10 @@ def test_live_series_cap_cannot_drop_below_the_live_count(hv, market):
 
 def test_bounds_are_inclusive(hv, vault, market):
     tl = hv.as_timelock()
-    vault.setHedgeParams(hv.params_with("hedge", maxSlippageBps=500, maxOracleDeviationBps=10), {"from": tl})
+    vault.setHedgeParams(
+        hv.params_with("hedge", executionToleranceBps=200, maxOracleDeviationBps=10, mustGraceSeconds=300), {"from": tl}
+    )
+    vault.setBudgetParams(hv.params_with("budget", windowSeconds=3_600, maxExecutionLossQuote=USD), {"from": tl})
     vault.setRiskParams(
         hv.params_with("risk", initialMarginBps=5_000, maintenanceMarginBps=50, recoveryMarginBps=51), {"from": tl}
     )
@@ -118,7 +129,8 @@ def test_bounds_are_inclusive(hv, vault, market):
 
 
 @pytest.mark.parametrize("which,field,value", [
-    ("hedge", "maxSlippageBps", 100),
+    ("hedge", "executionToleranceBps", 100),
+    ("budget", "maxBaseTradedWad", 50 * WAD),
     ("risk", "stressBps", 2_500),
     ("oracle", "priceHeartbeatSeconds", 7_200),
 ])
@@ -127,7 +139,8 @@ def test_governance_changes_vault_params_through_the_timelock(hv, vault, which, 
     new = hv.params_with(which, **{field: value})
     tx = hv.govern(vault, SETTERS[which], new)
     assert hv.params(which)[field] == value
-    event = {"hedge": "SetHedgeParams", "risk": "SetRiskParams", "oracle": "SetOracleParams"}[which]
+    event = {"hedge": "SetHedgeParams", "budget": "SetBudgetParams", "risk": "SetRiskParams",
+             "oracle": "SetOracleParams"}[which]
     ev = tx.events[event]
     assert tuple(ev["oldParams"]) == tuple(old.values())
     assert tuple(ev["newParams"]) == new
@@ -280,7 +293,7 @@ def test_guardian_cannot_move_funds_or_grant_roles(hv, vault, guardian, deposito
 
 def test_keeper_cannot_set_params_list_or_pause(hv, vault, market, keeper):
     with reverts_with("AccessControlUnauthorizedAccount", keeper, vault.GOVERNOR_ROLE()):
-        vault.setHedgeParams(hv.params_with("hedge", deltaBandWad=10**15), {"from": keeper})
+        vault.setHedgeParams(hv.params_with("hedge", dustDeltaWad=10**15), {"from": keeper})
     with reverts_with("AccessControlUnauthorizedAccount", keeper, market.LISTER_ROLE()):
         market.listSeries(hv.spot_wad(), chain.time() + 7 * DAY, True, {"from": keeper})
     with reverts_with("AccessControlUnauthorizedAccount", keeper, vault.GUARDIAN_ROLE()):

@@ -61,12 +61,12 @@ def test_propose_waits_the_delay_then_executes(hv, vault, run, book):
 
 def test_struct_setter_takes_a_partial_object(hv, vault, market, run, book):
     before = hv.params("hedge")
-    run("propose", "vault", "setHedgeParams", '[{"maxSlippageBps": 100}]')
+    run("propose", "vault", "setHedgeParams", '[{"executionToleranceBps": 100}]')
     run("propose", "market", "setMarketParams", '[{"maxLiveSeries": 32, "spreadBps": 150}]')
     hv.advance(TIMELOCK_DELAY + 1)
     for p in _proposals(book):
         run("execute", p["id"])
-    assert hv.params("hedge") == before | {"maxSlippageBps": 100}
+    assert hv.params("hedge") == before | {"executionToleranceBps": 100}
     assert hv.params("market")["maxLiveSeries"] == 32 and hv.params("market")["spreadBps"] == 150
 
 

@@ -5,9 +5,9 @@ and the keeper's views report the failure instead of reverting."""
 from __future__ import annotations
 
 import pytest
-from brownie import HedgeVault, TestRawFeed, chain
+from brownie import TestRawFeed, chain
 
-from scripts.lib.vault import HEDGE_ORDER, ORACLE_ORDER, RISK_ORDER, VaultParams
+from scripts.lib.vault import VaultParams
 from tests.vault.conftest import DAY, NUM, USD, WAD, reverts_with
 
 PRICE_HEARTBEAT = 3_600
@@ -96,11 +96,10 @@ def test_sequencer_down_or_in_grace_period_stops_the_vault(hv, deployer):
     sequencer = TestRawFeed.deploy(0, {"from": deployer})
     c = hv.record.contracts
     params = VaultParams()
-    vault = HedgeVault.deploy(
+    vault = hv.deploy_vault(
         (c["usd"], c["weth"], c["option_market"], c["swap_adapter"], c["price_feed"], c["vol_feed"], sequencer,
          deployer, deployer, deployer),
-        params.struct("hedge", HEDGE_ORDER), params.struct("risk", RISK_ORDER), params.struct("oracle", ORACLE_ORDER),
-        params.deposit_cap, params.emergency_bounty, {"from": deployer},
+        params, deployer,
     )
     grace = params.oracle["sequencerGraceSeconds"]
     up_since = chain.time() - 60

@@ -12,9 +12,13 @@ pauses and attempts at privileged calls. After every step:
   equity >= 0;
 - settled payoffs are redeemable: owed quote <= quote held + base held at the oracle, whenever
   the vault is not in emergency or still has positive equity; every redemption pays in full;
-- every successful rebalance (honest or hostile keeper, or anyone in emergency) leaves
-  |net delta| <= max(|before|, band), executes within the contract's oracle slippage floor and
-  advances the nonce by one; a stale oracle stops it;
+- every successful rebalance (honest or hostile keeper, or anyone on the must path) moves net delta
+  toward zero (|post| <= |pre|, crossing zero by at most the dust), executes within the contract's
+  own bound (recomputed here from the pool's depth before the trade) and advances the nonce by one;
+  a stale oracle stops it;
+- budgets: the keeper's trades (honest or hostile: any target, any limit, flips attempted) never
+  lose more against the oracle, nor trade more base, than the rolling budgets allow: over any span
+  of T seconds, at most max x (1 + T / window). The machine runs with budgets tight enough to bind;
 - roles: privileged calls by random callers revert.
 
 Runs: HV_STATEFUL_EXAMPLES (default 200) x HV_STATEFUL_STEPS (default 8) steps; `--slow` raises
@@ -46,6 +50,13 @@ from tests.vault.brownie_compat import state_machine
 MIN_BUY = WAD // 100
 PRICE_HEARTBEAT = 3_600
 EMERGENCY_BOUNTY = 10 * USD
+# Tight budgets, so that the hostile keeper meets them within a run of a few steps.
+BUDGET = {"windowSeconds": 3_600, "maxBaseTradedWad": 12 * WAD, "maxExecutionLossQuote": 150 * USD}
+HARD_BAND = 10 * WAD  # wider than the default: most runs stay on the keeper's side of the must path
+EMERGENCY, KEEPER_LATE = 3, 7
+KEEPER_ERRORS = ("RebalanceNotNeeded", "DexPriceDeviation", "TradeTooLarge", "NotTowardZero", "SlippageExceeded",
+                 "ZeroAmount", "MustTargetMismatch", "InsufficientFunds", "UniswapV2", "EnforcedPause",
+                 "BaseBudgetExceeded", "LossBudgetExceeded")
 ROUND_TRIP_USD = 1_000 * USD
 
 
@@ -108,6 +119,8 @@ class VaultMachine:
         hv.list_series(9_000, 2 * DAY, False)
         hv.list_series(11_000, 3_700, True)
         hv.market.buy(first, 7 * WAD, 10**13, chain.time() + 600, hv.tx(buyers[0]))
+        hv.vault.setBudgetParams(tuple(BUDGET.values()), hv.tx(hv.as_timelock()))
+        hv.vault.setHedgeParams(hv.params_with("hedge", hardBandWad=HARD_BAND), hv.tx(hv.as_timelock()))
 
     def teardown(self):
         """On the final (shrunk, failing) run only: the run as a numbered list of plain actions."""
@@ -130,6 +143,8 @@ class VaultMachine:
     def setup(self):
         self.steps: list[str] = []
         self.nonce = self.hv.nonce()
+        self.keeper_trades: list[tuple[int, int, int]] = []  # (time, base traded, loss vs oracle) per keeper trade
+        self.dust = self.hv.params("hedge")["dustDeltaWad"]
         self.settled: set[int] = set()
         self.stale = False
         if chain.time() - self.hv.price_feed.latestRoundData()[3] > PRICE_HEARTBEAT // 2:
@@ -187,21 +202,42 @@ class VaultMachine:
         else:
             chain.mine()
 
-    def _check_rebalance(self, tx, emergency: bool):
+    def _must_open(self) -> bool:
+        return self.vault.rebalanceCheck()[1] in (EMERGENCY, KEEPER_LATE)
+
+    def _check_rebalance(self, tx, must: bool):
         ev = tx.events["Rebalanced"]
-        hp = self.hv.params("hedge")
         pre, post = ev["preDeltaWad"], ev["postDeltaWad"]
-        assert abs(post) <= max(abs(pre), hp["deltaBandWad"]), ("delta grew", pre, post)
-        size, spot, slip = abs(ev["baseChangeWad"]), ev["spotWad"], hp["maxSlippageBps"]
-        if ev["baseChangeWad"] > 0:
-            ceiling = -(-size * spot * (10_000 + slip) // (WAD * 10_000 * 10**12))
-            assert -ev["quoteChange"] <= ceiling, ("paid above the floor", -ev["quoteChange"], ceiling)
+        assert abs(post) <= abs(pre), ("delta grew", pre, post)
+        assert (post >= -self.dust) if pre > 0 else (post <= self.dust), ("crossed zero beyond the dust", pre, post)
+        size, buy = abs(ev["baseChangeWad"]), ev["baseChangeWad"] > 0
+        depth = self.hv.pair.getReserves.call(block_identifier=tx.block_number - 1)
+        base_reserve = depth[0] if self.hv.pair.token0() == self.hv.weth.address else depth[1]
+        bound = self.hv.execution_bound(size, buy, base_reserve=base_reserve)
+        if buy:
+            assert -ev["quoteChange"] <= bound, ("paid above the bound", -ev["quoteChange"], bound)
         else:
-            floor = size * spot * (10_000 - slip) // (WAD * 10_000 * 10**12)
-            assert ev["quoteChange"] >= floor, ("received below the floor", ev["quoteChange"], floor)
+            assert ev["quoteChange"] >= bound, ("received below the bound", ev["quoteChange"], bound)
         assert ev["nonce"] == self.nonce
         self.nonce += 1
-        assert ev["bounty"] <= (EMERGENCY_BOUNTY if emergency else 0)
+        assert ev["bounty"] <= (EMERGENCY_BOUNTY if must else 0)
+        if ev["reason"] not in (EMERGENCY, KEEPER_LATE):
+            loss = self.hv.loss_at_oracle(size, abs(ev["quoteChange"]), buy)
+            self.keeper_trades.append((chain[tx.block_number].timestamp, size, loss))
+            self._check_budgets()
+
+    def _check_budgets(self):
+        """Over every span [t_i, t_j] of keeper trades: sum <= max x (1 + (t_j - t_i) / window)."""
+        window = BUDGET["windowSeconds"]
+        trades = self.keeper_trades
+        for i in range(len(trades)):
+            base = loss = 0
+            for j in range(i, len(trades)):
+                base += trades[j][1]
+                loss += trades[j][2]
+                span = trades[j][0] - trades[i][0]
+                assert base * window <= BUDGET["maxBaseTradedWad"] * (window + span), ("base budget broken", base, span)
+                assert loss * window <= BUDGET["maxExecutionLossQuote"] * (window + span), ("loss budget broken", loss, span)
 
     def _margin_after(self, tx):
         worst, notional = self.vault.valuation.call(block_identifier=tx.block_number)[1:3]
@@ -340,41 +376,73 @@ class VaultMachine:
         if not check[0]:
             self._step("the keeper finds no rebalance due")
             return
-        emergency = self.vault.hedgeState()[2]
+        must = self._must_open()
         tx = self._send(
             self.vault.rebalance, check[2], 0, chain.time() + 600, self.nonce,
-            allowed=("SlippageExceeded", "InsufficientFunds", "RebalanceNotNeeded", "EnforcedPause"),
+            allowed=("SlippageExceeded", "InsufficientFunds", "RebalanceNotNeeded", "EnforcedPause",
+                     "BaseBudgetExceeded", "LossBudgetExceeded"),
             sender=self.hv.keeper,
             what=f"the keeper rebalances to {_weth(check[2])} ({'buying' if check[5] else 'selling'} {_weth(check[3])})",
         )
         if tx is not None:
-            self._check_rebalance(tx, emergency)
+            self._check_rebalance(tx, must)
 
     def rule_hostile_keeper(self, target_pm="st_permille", limit_pm="st_permille", use_limit="st_bool"):
         """A buggy or hostile keeper: any target, any limit. It may fail; it may never add risk."""
         holders = max(self.vault.valuation()[3], 0)
         target = (2 * holders + 2 * WAD) * target_pm // 1_000
         limit = (10**6 * USD) * limit_pm // 1_000 if use_limit else 0
-        emergency = self.vault.hedgeState()[2]
+        must = self._must_open()
         tx = self._send(
             self.vault.rebalance, target, limit, chain.time() + 600, self.nonce,
             what=f"a hostile keeper asks for {_weth(target)} of base"
                  + (f" with a quote limit of {_usd(limit)}" if limit else " with no limit"),
-            allowed=("RebalanceNotNeeded", "DexPriceDeviation", "TradeTooLarge", "DeltaIncreased", "SlippageExceeded",
-                     "ZeroAmount", "EmergencyTargetMismatch", "InsufficientFunds", "UniswapV2", "EnforcedPause"),
+            allowed=KEEPER_ERRORS,
             sender=self.hv.keeper,
         )
         if tx is not None:
-            self._check_rebalance(tx, emergency)
+            self._check_rebalance(tx, must)
 
-    def rule_emergency_rebalance_by_anyone(self, who="st_pick"):
-        if not self.vault.hedgeState()[2]:
-            self._step("not in emergency: nobody but the keeper may rebalance")
-            return
+    def rule_hostile_keeper_churns(self, pct="st_pct", times="st_lp"):
+        """The churn attack: flip net delta to the other side (a fraction `pct` of it), up to three
+        times in a row, waiting the minimum interval between tries; a keeper may only move toward zero."""
+        for _ in range(times + 1):
+            holders = self.vault.valuation()[3]
+            base = self.hv.weth.balanceOf(self.vault)
+            target = max(holders - (base - holders) * pct // 100, 0)  # post = -pct% of pre
+            must = self._must_open()
+            tx = self._send(self.vault.rebalance, target, 0, chain.time() + 600, self.nonce, allowed=KEEPER_ERRORS,
+                            sender=self.hv.keeper,
+                            what=f"a hostile keeper tries to flip net delta to {-pct}% of itself ({_weth(target)} of base)")
+            if tx is not None:
+                self.stats["hostile flip executed"] += 1
+                self._check_rebalance(tx, must)
+            self._advance(self.hv.params("hedge")["minRebalanceIntervalSeconds"])
+
+    def rule_hostile_keeper_grinds(self, pct="st_pct"):
+        """Many small toward-zero trades, each paying the fee and impact: only the loss budget bounds
+        what such a keeper costs. Four trades of `pct`% of the net delta, one per minimum interval."""
+        for _ in range(4):
+            self.hv.arbitrage()
+            holders = self.vault.valuation()[3]
+            base = self.hv.weth.balanceOf(self.vault)
+            target = max(base - (base - holders) * pct // 100, 0)
+            must = self._must_open()
+            tx = self._send(self.vault.rebalance, target, 0, chain.time() + 600, self.nonce, allowed=KEEPER_ERRORS,
+                            sender=self.hv.keeper,
+                            what=f"a grinding keeper trades {pct}% of the net delta toward zero ({_weth(target)} of base)")
+            if tx is not None:
+                self._check_rebalance(tx, must)
+            self._advance(self.hv.params("hedge")["minRebalanceIntervalSeconds"])
+
+    def rule_must_rebalance_by_anyone(self, who="st_pick"):
         self.hv.arbitrage()
         check = self.vault.rebalanceCheck()
+        if check[1] not in (EMERGENCY, KEEPER_LATE):
+            self._step("the must path is closed (no emergency, keeper not late): nobody but the keeper may rebalance")
+            return
         if not check[0]:
-            self._step("in emergency, but no rebalance is due")
+            self._step("on the must path, but no rebalance is due")
             return
         caller = self.randoms[who % len(self.randoms)]
         before = self.hv.usdc.balanceOf(caller)
@@ -382,10 +450,10 @@ class VaultMachine:
             self.vault.rebalance, check[2], 0, chain.time() + 600, self.nonce,
             allowed=("SlippageExceeded", "InsufficientFunds", "RebalanceNotNeeded", "EnforcedPause"),
             sender=caller,
-            what=f"in emergency, {self._name(caller)} rebalances to {_weth(check[2])} for the bounty",
+            what=f"on the must path, {self._name(caller)} rebalances to {_weth(check[2])} for the bounty",
         )
         if tx is not None:
-            self.stats["emergency rebalance by anyone ok"] += 1
+            self.stats["must-path rebalance by anyone ok"] += 1
             self._check_rebalance(tx, True)
             assert self.hv.usdc.balanceOf(caller) - before == tx.events["Rebalanced"]["bounty"]
 
@@ -444,7 +512,7 @@ class VaultMachine:
         caller = [self.attacker, self.hv.guardian, self.lps[1], self.buyers[0]][who % 4]
         v, m, hv = self.vault, self.market, self.hv
         actions = [
-            (v.setHedgeParams, (hv.params_with("hedge", deltaBandWad=10**24),)),
+            (v.setHedgeParams, (hv.params_with("hedge", dustDeltaWad=10**22),)),
             (v.setRiskParams, (hv.params_with("risk", initialMarginBps=100, maintenanceMarginBps=50, recoveryMarginBps=51),)),
             (v.setOracleParams, (hv.params_with("oracle", priceHeartbeatSeconds=2 * DAY),)),
             (v.setDepositCap, (10**18,)),
@@ -465,9 +533,9 @@ class VaultMachine:
         assert _error_name(exc.value) in ("AccessControlUnauthorizedAccount", "OnlyMarket"), exc.value.revert_msg
 
     def rule_random_caller_rebalance(self, who="st_pick"):
-        if self.vault.hedgeState()[2]:
-            self._step("in emergency anyone may rebalance: no unauthorised rebalance to try")
-            return  # in emergency anyone may
+        if self._must_open():
+            self._step("on the must path anyone may rebalance: no unauthorised rebalance to try")
+            return
         caller = self.randoms[who % len(self.randoms)]
         self._step(f"{self._name(caller)} tries to rebalance without the keeper role")
         with pytest.raises(VirtualMachineError) as exc:
