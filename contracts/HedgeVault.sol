@@ -7,8 +7,6 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
@@ -19,13 +17,14 @@ import {OracleLib} from "./libraries/OracleLib.sol";
 import {MarginLib} from "./libraries/MarginLib.sol";
 import {RebalanceLogic} from "./libraries/RebalanceLogic.sol";
 import {ParamsLogic} from "./libraries/ParamsLogic.sol";
+import {LockAndPause} from "./utils/LockAndPause.sol";
 
 /// @title HedgeVault
 /// @notice ERC-4626 vault over USDC that writes options through the OptionMarket and keeps its
 ///         net delta in a band by trading WETH through an ISwapAdapter; see IHedgeVault.
 /// @dev Rounding: NAV marks liabilities up and assets down, shares mint down and burn up, so every
 ///      conversion favours the vault. Deposits/withdrawals compute NAV once and convert with it.
-contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, ReentrancyGuard {
+contract HedgeVault is IHedgeVault, ERC4626, AccessControl, LockAndPause {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -70,7 +69,6 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
     RiskParams internal _riskParams;
     OracleParams internal _oracleParams;
     uint256 public depositCap;
-    uint256 public emergencyBounty;
 
     constructor(
         Wiring memory w,
@@ -409,7 +407,6 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
             spotWad: spotWad,
             holdersDeltaWad: market.bookDelta(spotWad, volWad),
             maxTradeBaseWad: _riskParams.maxTradeBaseWad,
-            bounty: emergencyBounty,
             deployedAt: DEPLOYED_AT
         });
     }
@@ -424,6 +421,11 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
 
     function hedgeParams() external view returns (HedgeParams memory) {
         return _hedging.params;
+    }
+
+    /// @notice Paid (in quote) to whoever hedges on the must path, scaled by size up to one hard band.
+    function emergencyBounty() external view returns (uint256) {
+        return _hedging.bounty;
     }
 
     function budgetParams() external view returns (BudgetParams memory) {
@@ -500,8 +502,8 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, Pausable, Reentrancy
 
     function _setEmergencyBounty(uint256 bounty) internal {
         _bound("emergencyBounty", bounty, 0, 100 * QUOTE_UNIT);
-        emit SetEmergencyBounty(emergencyBounty, bounty);
-        emergencyBounty = bounty;
+        emit SetEmergencyBounty(_hedging.bounty, bounty);
+        _hedging.bounty = bounty;
     }
 
     function _bound(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {

@@ -61,16 +61,23 @@ contract UniswapV2Adapter is ISwapAdapter {
     /// @inheritdoc ISwapAdapter
     /// @dev Constant product at the oracle price: with base reserve x and fee 0.3%, buying s costs
     ///      value(s) * x / (x - s) / 0.997 and selling s pays value(s) * 0.997 x / (x + 0.997 s). Only the
-    ///      depth x comes from the pool, so a pool pushed off the oracle does not widen the bound.
-    function quoteAtOracle(uint256 sizeWad, uint256 oracleSpotWad, bool buyBase) external view returns (uint256) {
-        (uint256 baseReserve,) = _reserves();
+    ///      depth x comes from the pool for `atOracle`, so a pool pushed off the oracle does not widen it.
+    function quoteTrade(uint256 sizeWad, uint256 oracleSpotWad, bool buyBase)
+        external
+        view
+        returns (uint256 dexSpotWad, uint256 quoteAmount, uint256 atOracle)
+    {
+        (uint256 baseReserve, uint256 quoteReserve) = _reserves();
+        dexSpotWad = quoteReserve * QUOTE_TO_WAD * 1e18 / baseReserve;
         uint256 valueWad = sizeWad * oracleSpotWad / 1e18;
         if (buyBase) {
-            if (sizeWad >= baseReserve) revert AdapterInsufficientLiquidity(sizeWad, baseReserve);
+            quoteAmount = _amountIn(sizeWad, quoteReserve, baseReserve);
             uint256 den = (baseReserve - sizeWad) * 997 * QUOTE_TO_WAD;
-            return (valueWad * baseReserve * 1000 + den - 1) / den;
+            atOracle = (valueWad * baseReserve * 1000 + den - 1) / den;
+        } else {
+            quoteAmount = _amountOut(sizeWad, baseReserve, quoteReserve);
+            atOracle = valueWad * baseReserve * 997 / ((baseReserve * 1000 + sizeWad * 997) * QUOTE_TO_WAD);
         }
-        return valueWad * baseReserve * 997 / ((baseReserve * 1000 + sizeWad * 997) * QUOTE_TO_WAD);
     }
 
     /// @inheritdoc ISwapAdapter

@@ -18,11 +18,15 @@ interface ISwapAdapter {
     /// @notice Quote-token amount (token units) the pool pays for `baseIn`.
     function quoteOutForBaseIn(uint256 baseIn) external view returns (uint256 quoteOut);
 
-    /// @notice What the pool would charge (buy, quote in, rounded up) or pay (sell, quote out,
-    ///         rounded down) for `sizeWad` base if its spot were `oracleSpotWad`: the oracle value of
-    ///         the trade with the venue's fee and the trade's own price impact at the pool's
-    ///         current depth. The vault's execution bound is this plus a small tolerance.
-    function quoteAtOracle(uint256 sizeWad, uint256 oracleSpotWad, bool buyBase) external view returns (uint256 quote);
+    /// @notice One read of the pool for a trade of `sizeWad` base: its spot (18 decimals), the quote
+    ///         it would take in (buy) or pay out (sell) now, and `atOracle`, the same had its spot
+    ///         been `oracleSpotWad`: the oracle value of the trade with the venue's fee and the
+    ///         trade's own price impact at the pool's current depth (buy rounded up, sell down).
+    ///         The vault's execution bound is `atOracle` plus a small tolerance.
+    function quoteTrade(uint256 sizeWad, uint256 oracleSpotWad, bool buyBase)
+        external
+        view
+        returns (uint256 dexSpotWad, uint256 quoteAmount, uint256 atOracle);
 
     /// @notice Swap the quote tokens already sent to `pool()` for exactly `baseOut` base, to `to`.
     function swapToBase(uint256 baseOut, address to) external;

@@ -27,6 +27,7 @@ library RebalanceLogic {
         IHedgeVault.HedgeParams params;
         IHedgeVault.BudgetParams budget;
         IHedgeVault.HedgeState state;
+        uint256 bounty; // paid on the must path, scaled by the trade's size up to one hard band; read only there
     }
 
     /// @notice The vault's wiring (immutables a library cannot read) and one call's inputs.
@@ -38,14 +39,13 @@ library RebalanceLogic {
         uint256 spotWad;
         int256 holdersDeltaWad;
         uint256 maxTradeBaseWad;
-        uint256 bounty; // paid on the must path, scaled by the trade's size up to one hard band
         uint256 deployedAt; // the must path's grace runs from the later of this and the last rebalance
     }
 
     /// @notice What `rebalanceCheck` reports: the contract's own target and bound, why a trade
     ///         is or is not allowed now, and what is left of the budgets.
     function check(Layout storage l, Call memory c) external view returns (IHedgeVault.RebalanceCheck memory r) {
-        (r,) = _check(l.params, l.budget, l.state, c, c.base.balanceOf(address(this)));
+        (r,) = _check(l.params, l.budget, l.state, c, c.base.balanceOf(address(this)), true);
     }
 
     /// @dev A verified trade, carried in memory to keep the stack shallow.
@@ -75,7 +75,7 @@ library RebalanceLogic {
         if (expectedNonce != hs.nonce) revert IHedgeVault.StaleNonce(expectedNonce, hs.nonce);
         IHedgeVault.HedgeParams memory hp = l.params;
         (Trade memory t, IHedgeVault.RebalanceCheck memory r) = _verify(l, hp, hs, c, targetBaseWad, callerIsKeeper);
-        _price(t, c, limitQuote, hp.executionToleranceBps);
+        _price(t, c, limitQuote, hp);
         if (!t.must) {
             if (t.sizeWad > r.baseBudgetWad) revert IHedgeVault.BaseBudgetExceeded(t.sizeWad, r.baseBudgetWad);
             if (t.lossQuote > r.lossBudgetQuote) revert IHedgeVault.LossBudgetExceeded(t.lossQuote, r.lossBudgetQuote);
@@ -96,7 +96,7 @@ library RebalanceLogic {
         uint256 bounty;
         if (t.must) {
             // Scaled by size up to one hard band's worth: a dust trade earns dust.
-            bounty = c.bounty * Math.min(t.sizeWad, hp.hardBandWad) / hp.hardBandWad;
+            bounty = l.bounty * Math.min(t.sizeWad, hp.hardBandWad) / hp.hardBandWad;
             bounty = Math.min(bounty, c.quote.balanceOf(address(this)));
             if (bounty > 0) c.quote.safeTransfer(msg.sender, bounty);
         }
@@ -128,11 +128,15 @@ library RebalanceLogic {
         bool callerIsKeeper
     ) private view returns (Trade memory t, IHedgeVault.RebalanceCheck memory r) {
         t.baseWad = c.base.balanceOf(address(this));
-        (r, t.preDeltaWad) = _check(hp, l.budget, hs, c, t.baseWad);
+        (r, t.preDeltaWad) = _check(hp, l.budget, hs, c, t.baseWad, false);
         if (!r.needed) revert IHedgeVault.RebalanceNotNeeded(r.reason);
         t.reason = r.reason;
         t.must = r.reason == IHedgeVault.Reason.Emergency || r.reason == IHedgeVault.Reason.KeeperLate;
         if (t.must) {
+            // The contract's own target, capped by the quote held at its bound (a keeper's own
+            // target needs no such pricing here: the swap checks the quote held).
+            (r,) = _check(hp, l.budget, hs, c, t.baseWad, true);
+            if (!r.needed) revert IHedgeVault.RebalanceNotNeeded(r.reason);
             // Anyone may act, but the trade is the contract's own. The caller's target only pins it
             // to within the dust: the delta drifts between simulation and inclusion.
             if (MarginLib.abs(int256(targetBaseWad) - int256(r.targetBaseWad)) > hp.dustDeltaWad) {
@@ -142,7 +146,6 @@ library RebalanceLogic {
         } else if (!callerIsKeeper) {
             revert IHedgeVault.Unauthorized(msg.sender);
         }
-        _checkDexPrice(c.adapter, c.spotWad, hp.maxOracleDeviationBps);
 
         t.buyBase = targetBaseWad > t.baseWad;
         t.sizeWad = t.buyBase ? targetBaseWad - t.baseWad : t.baseWad - targetBaseWad;
@@ -152,27 +155,35 @@ library RebalanceLogic {
         _checkTowardZero(t.preDeltaWad, t.postDeltaWad, hp.dustDeltaWad);
     }
 
-    /// @dev The venue's price for the trade, within the contract's bound (which the keeper's limit,
-    ///      zero for none, can only tighten), and its loss against the oracle.
-    function _price(Trade memory t, Call memory c, uint256 limitQuote, uint256 toleranceBps) private view {
-        uint256 boundQuote = _bound(c, t.sizeWad, t.buyBase, toleranceBps);
+    /// @dev One read of the venue: its spot within the deviation bound of the oracle (manipulation
+    ///      guard), its price for the trade within the contract's bound (which the keeper's limit,
+    ///      zero for none, can only tighten), and the trade's loss against the oracle.
+    function _price(Trade memory t, Call memory c, uint256 limitQuote, IHedgeVault.HedgeParams memory hp) private view {
+        (uint256 dexWad, uint256 quoteAmount, uint256 atOracle) = c.adapter.quoteTrade(t.sizeWad, c.spotWad, t.buyBase);
+        uint256 diff = dexWad > c.spotWad ? dexWad - c.spotWad : c.spotWad - dexWad;
+        if (diff * BPS > c.spotWad * hp.maxOracleDeviationBps) {
+            revert IHedgeVault.DexPriceDeviation(dexWad, c.spotWad, hp.maxOracleDeviationBps);
+        }
+        uint256 boundQuote = _widen(atOracle, t.buyBase, hp.executionToleranceBps);
         if (limitQuote != 0) {
             boundQuote = t.buyBase ? Math.min(boundQuote, limitQuote) : Math.max(boundQuote, limitQuote);
         }
-        t.quoteAmount = t.buyBase ? c.adapter.quoteInForBaseOut(t.sizeWad) : c.adapter.quoteOutForBaseIn(t.sizeWad);
-        if (t.buyBase ? t.quoteAmount > boundQuote : t.quoteAmount < boundQuote) {
-            revert IHedgeVault.SlippageExceeded(t.quoteAmount, boundQuote);
+        if (t.buyBase ? quoteAmount > boundQuote : quoteAmount < boundQuote) {
+            revert IHedgeVault.SlippageExceeded(quoteAmount, boundQuote);
         }
-        t.lossQuote = _lossAtOracle(c, t.sizeWad, t.quoteAmount, t.buyBase);
+        t.quoteAmount = quoteAmount;
+        t.lossQuote = _lossAtOracle(c, t.sizeWad, quoteAmount, t.buyBase);
     }
 
-    /// @dev The contract's target, bound and verdict for the base held now; also the pre-trade net delta.
+    /// @dev The contract's target and verdict for the base held now, and with `priced` its bound (and
+    ///      a buy capped by the quote held at that bound); also the pre-trade net delta.
     function _check(
         IHedgeVault.HedgeParams memory hp,
         IHedgeVault.BudgetParams storage bp,
         IHedgeVault.HedgeState memory hs,
         Call memory c,
-        uint256 baseWad
+        uint256 baseWad,
+        bool priced
     ) private view returns (IHedgeVault.RebalanceCheck memory r, int256 netWad) {
         (r.baseBudgetWad, r.lossBudgetQuote) = _budgetLeft(bp, hs);
         (r.targetBaseWad, r.sizeBaseWad, r.buyBase) = MarginLib.hedgeTarget(baseWad, c.holdersDeltaWad, c.maxTradeBaseWad);
@@ -181,8 +192,8 @@ library RebalanceLogic {
         // Inside the dust nothing is due, in emergency too: else anyone could collect the bounty
         // again every block for a dust trade, as the book's delta drifts with time.
         if (r.sizeBaseWad == 0 || absNet <= hp.dustDeltaWad) return (r, netWad);
-        r.limitQuote = _bound(c, r.sizeBaseWad, r.buyBase, hp.executionToleranceBps);
-        if (r.buyBase) {
+        if (priced) r.limitQuote = _bound(c, r.sizeBaseWad, r.buyBase, hp.executionToleranceBps);
+        if (priced && r.buyBase) {
             // Margin bounds risk, not cash: a buy is capped by the quote held (at the bound), else a
             // target the vault cannot pay for would make every rebalance revert, the must path too.
             // The bound is convex in size, so the scaled-down trade fits.
@@ -243,10 +254,13 @@ library RebalanceLogic {
     ///      (its fee and the trade's impact at the pool's depth), widened by the tolerance. Max quote
     ///      in for a buy (rounded up), min quote out for a sell (rounded down).
     function _bound(Call memory c, uint256 sizeWad, bool buyBase, uint256 toleranceBps) private view returns (uint256) {
-        uint256 fairQuote = c.adapter.quoteAtOracle(sizeWad, c.spotWad, buyBase);
-        return buyBase
-            ? Math.mulDiv(fairQuote, BPS + toleranceBps, BPS, Math.Rounding.Ceil)
-            : Math.mulDiv(fairQuote, BPS - toleranceBps, BPS);
+        (,, uint256 atOracle) = c.adapter.quoteTrade(sizeWad, c.spotWad, buyBase);
+        return _widen(atOracle, buyBase, toleranceBps);
+    }
+
+    /// @dev `atOracle` is at most ~1e32 (a bounded trade at a bounded price): no overflow below.
+    function _widen(uint256 atOracle, bool buyBase, uint256 toleranceBps) private pure returns (uint256) {
+        return buyBase ? (atOracle * (BPS + toleranceBps) + BPS - 1) / BPS : atOracle * (BPS - toleranceBps) / BPS;
     }
 
     /// @dev What the trade pays over (buy) or receives under (sell) its oracle value, rounded up:
@@ -263,12 +277,6 @@ library RebalanceLogic {
         }
         uint256 valueUp = Math.mulDiv(sizeWad, c.spotWad, scale, Math.Rounding.Ceil);
         return valueUp > quoteAmount ? valueUp - quoteAmount : 0;
-    }
-
-    function _checkDexPrice(ISwapAdapter adapter, uint256 spotWad, uint256 maxDeviationBps) private view {
-        uint256 dexWad = adapter.spotPriceWad();
-        uint256 diff = dexWad > spotWad ? dexWad - spotWad : spotWad - dexWad;
-        if (diff * BPS > spotWad * maxDeviationBps) revert IHedgeVault.DexPriceDeviation(dexWad, spotWad, maxDeviationBps);
     }
 
     /// @dev Pays the quote straight into the pool and receives exactly the size in base; what arrives
