@@ -130,11 +130,13 @@ def test_ten_thousand_paths_by_a_thousand_steps_run_in_seconds():
     paths = gbm_paths(2000.0, 0.0, 0.8, t, steps, n, np.random.default_rng(1))
     book = OptionBook(np.array([2200.0]), np.array([t]), np.array([True]), np.array([-100.0]))
     config = BacktestConfig(hedger_vol=0.8, rate=0.05, fee_bps=30.0, gas_price_gwei=20.0, gas_per_hedge=150_000)
-    start = time.perf_counter()
+    # CPU time, not wall time: on a machine shared with other jobs the wall clock measures them
+    # too. A per-path Python loop over these 10 million steps costs minutes of CPU.
+    start = time.process_time()
     res = run_backtest(paths, time_grid(t, steps), book, AdaptiveBand(1e-3), config)
-    elapsed = time.perf_counter() - start
+    cpu = time.process_time() - start
     assert res.cost.shape == (n,) and np.isfinite(res.cost).all()
-    assert elapsed < 15.0, f"{elapsed:.1f} s"
+    assert cpu < 15.0, f"{cpu:.1f} s of CPU"
 
 
 def test_backtest_rejects_times_that_do_not_match_paths():

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
-from keeper.chain import FeePolicy, RpcClient, SendPolicy, Signer, TxSender
+from keeper.chain import RpcClient, SendPolicy, Signer, TxSender
 from keeper.deployer import deploy
 from keeper.journal import Journal
 from keeper.localchain import ANVIL_KEYS, LocalNode, rpc_call
@@ -44,7 +44,9 @@ def make_sender():
     def make(urls, signer, journal, **policy) -> TxSender:
         defaults = dict(poll_seconds=0.05, bump_after_seconds=1.0, receipt_timeout_seconds=20.0)
         defaults.update(policy)
-        return TxSender(RpcClient(list(urls), timeout_seconds=2.0), signer, journal, SendPolicy(**defaults))
+        # The RPC timeout is a ceiling for a healthy node's answer (a busy machine can take seconds);
+        # no test here relies on it firing.
+        return TxSender(RpcClient(list(urls), timeout_seconds=30.0), signer, journal, SendPolicy(**defaults))
 
     return make
 

@@ -50,7 +50,9 @@ def test_reverting_call_is_refused_before_signing_with_the_decoded_error(make_se
 
 def test_stuck_transaction_is_replaced_with_higher_fees_and_lands_once(make_sender, set_automine, node, stack, w3, journal, keeper_key):
     set_automine(node, False)
-    sender = make_sender([node.url], keeper_key, journal, bump_after_seconds=0.3, receipt_timeout_seconds=3.0)
+    # Mining is off: the sender bumps every 0.3 s until it gives up; 5 s leaves room for the two
+    # bumps checked below even when each signing, journal write and broadcast is slow.
+    sender = make_sender([node.url], keeper_key, journal, bump_after_seconds=0.3, receipt_timeout_seconds=5.0)
     to, data = approve_call(stack, stack.address("uniswap_router"), 7)
     start_fees = Fees(max_fee=2 * GWEI, priority_fee=1 * GWEI)
     pending = sender.send(to=to, data=data, vault="v", fees=start_fees)
@@ -77,7 +79,8 @@ def test_stuck_transaction_is_replaced_with_higher_fees_and_lands_once(make_send
 def test_first_url_dead_second_serves_and_failure_is_reported(node, stack, journal, keeper_key):
     dead = f"http://127.0.0.1:{free_port()}"
     errors = []
-    rpc = RpcClient([dead, node.url], timeout_seconds=1.0, on_error=lambda url, exc: errors.append(url))
+    # (the dead URL refuses at once, whatever the timeout: it only bounds the live node's answer)
+    rpc = RpcClient([dead, node.url], timeout_seconds=30.0, on_error=lambda url, exc: errors.append(url))
     assert rpc.call(lambda w3: w3.eth.chain_id) == 31337
     assert rpc.active_url == node.url
     assert errors == [dead]

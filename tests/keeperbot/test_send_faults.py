@@ -89,7 +89,7 @@ def test_a_reorg_while_waiting_for_confirmations_reopens_the_transaction(make_se
     worker = threading.Thread(target=lambda: results.append(sender.send(to=to, data=data, vault="v")))
     worker.start()
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120
         while not any(t.status == "mined" for t in journal.all_txs()) and time.monotonic() < deadline:
             time.sleep(0.02)
         [tx] = journal.all_txs()
@@ -97,7 +97,7 @@ def test_a_reorg_while_waiting_for_confirmations_reopens_the_transaction(make_se
         rpc_call(node.url, "anvil_reorg", [1, []])  # that block is replaced by an empty one
         rpc_call(node.url, "evm_mine")  # ... and the chain grows past the confirmation target
     finally:
-        worker.join(timeout=30)
+        worker.join(timeout=120)
     [result] = results
     assert result.status == "pending"  # not reported as confirmed: its block is gone
     [tx] = journal.all_txs()

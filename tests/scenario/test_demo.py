@@ -196,7 +196,7 @@ def test_bad_scenario_input_is_one_line_naming_the_problem(tmp_path, content, wo
     (tmp_path / "prices.csv").write_text("timestamp,price\n1700000000,abc\n")
     config = tmp_path / "bad.toml"
     config.write_text(content)
-    proc = hv("scenario", "--config", str(config), "--out", str(tmp_path), timeout=60)
+    proc = hv("scenario", "--config", str(config), "--out", str(tmp_path), timeout=180)
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert proc.returncode != 0 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     for word in words:
@@ -205,7 +205,7 @@ def test_bad_scenario_input_is_one_line_naming_the_problem(tmp_path, content, wo
 
 def test_an_unreachable_rpc_is_one_line_naming_it(tmp_path):
     url = f"http://127.0.0.1:{free_port()}"
-    proc = hv("demo", "--rpc", url, "--out", str(tmp_path), timeout=60)
+    proc = hv("demo", "--rpc", url, "--out", str(tmp_path), timeout=180)
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert proc.returncode != 0 and len(lines) == 1 and url in lines[0] and "unreachable" in lines[0], proc.stderr
 

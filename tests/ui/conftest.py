@@ -25,6 +25,7 @@ from keeper.localmarket import LocalMarket
 CHROMIUM = Path("/usr/bin/chromium")
 OUT_DIR = REPO_ROOT / "test-output" / "ui"
 E2E = Path(__file__).with_name("e2e.mjs")
+STARTUP_SECONDS = 120  # `hv ui` imports web3 and reads the chain before it listens: slow on a busy machine
 USER = 3  # the Anvil account behind the injected wallet
 SEED_DEPOSITOR = 5
 
@@ -97,7 +98,7 @@ def serve_ui():
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(proc)
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 pytest.fail(f"`hv ui` exited: {proc.stderr.read().strip()}", pytrace=False)
@@ -106,7 +107,7 @@ def serve_ui():
                     return url
             except (urllib.error.URLError, OSError):
                 time.sleep(0.1)
-        pytest.fail(f"`hv ui` did not answer on {url} within 30 s", pytrace=False)
+        pytest.fail(f"`hv ui` did not answer on {url} within {STARTUP_SECONDS} s", pytrace=False)
 
     yield start
     for proc in procs:
@@ -140,7 +141,7 @@ def run_browser(browser_toolchain, ui_output, tmp_path):
         }
         path = tmp_path / f"{scenario}.json"
         path.write_text(json.dumps(settings))
-        proc = subprocess.run([browser_toolchain, str(E2E), str(path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+        proc = subprocess.run([browser_toolchain, str(E2E), str(path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
         steps = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         failed = [s for s in steps if not s.get("ok", True)]
         if failed:

@@ -19,7 +19,10 @@ const CHROMIUM = "/usr/bin/chromium";
 // Without these, Chromium in a closed network hangs trying to reach Google's services.
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const WAIT_MS = 20_000;
+// How long any one step may take: a condition awaited, a click, a navigation. Generous because
+// Chromium, the page and Anvil share a busy machine with the rest of the suite; a failing step
+// still fails, only later.
+const WAIT_MS = 60_000;
 const USD = (n) => parseUnits(String(n), 6);
 
 const settings = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -52,6 +55,7 @@ const profile = mkdtempSync(join(tmpdir(), "hv-ui-chromium-"));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 1100 },
 });
+context.setDefaultTimeout(WAIT_MS);
 const page = context.pages()[0] ?? await context.newPage();
 const origin = new URL(settings.page_url).origin;
 const foreign = [];

@@ -29,7 +29,7 @@ def record(tmp_path: Path, chain_id: int = 31337, keys=ALL_KEYS, name: str = "pa
     return path
 
 
-def hv_ui(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def hv_ui(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "keeper.cli", "ui", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -38,7 +38,7 @@ def get(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, d
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()

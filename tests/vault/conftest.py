@@ -129,16 +129,6 @@ def hv(record, deployer, governor, guardian, keeper, lister, arbitrageur):
     return stack
 
 
-@pytest.fixture(scope="session", autouse=True)
-def patient_receipts():
-    """brownie sometimes calls a mined transaction "dropped" under load: see brownie_compat."""
-    from tests.vault import brownie_compat
-
-    brownie_compat.patient_receipts(True)
-    yield
-    brownie_compat.patient_receipts(False)
-
-
 @pytest.fixture(autouse=True)
 def isolation(fn_isolation):
     """Every test starts from the freshly deployed module state."""
@@ -282,7 +272,7 @@ class Stack:
         """Transaction settings with a gas limit unique to this call, so that no two transactions
         of a run are byte-identical after a chain revert (each test, each state-machine run): brownie
         matches transactions by hash and by sender and nonce. (Distinct hashes did not stop the
-        spurious "dropped" verdicts of long runs; brownie_compat handles those.)"""
+        spurious "dropped" verdicts of long runs; tests/brownie_patience.py handles those.)"""
         return {"from": sender, "gas_limit": 5_000_000 + next(self._gas_salt) % 1_000_000}
 
     def _feed_tx(self) -> dict:

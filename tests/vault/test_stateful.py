@@ -43,9 +43,9 @@ from brownie.test import strategy
 from hypothesis import Phase
 from hypothesis.control import current_build_context
 
-from tests.vault.conftest import DAY, TIMELOCK_DELAY, USD, WAD, ZERO_BYTES32
-from tests.vault import brownie_compat
+from tests import brownie_patience
 from tests.vault.brownie_compat import state_machine
+from tests.vault.conftest import DAY, TIMELOCK_DELAY, USD, WAD, ZERO_BYTES32
 
 MIN_BUY = WAD // 100
 PRICE_HEARTBEAT = 3_600
@@ -136,7 +136,7 @@ class VaultMachine:
     def teardown_final(cls):
         """What the runs reached (printed with -s): a fuzz run that never hedges or settles proves little."""
         print("\nstateful coverage:", ", ".join(f"{k} {v}" for k, v in sorted(cls.stats.items())))
-        print(f"receipts brownie first called dropped, then found mined: {brownie_compat.recovered_receipts}")
+        print(f"receipts brownie first called dropped, then found mined: {brownie_patience.recovered_receipts}")
 
     # ------------------------------------------------------------------ plumbing
 
