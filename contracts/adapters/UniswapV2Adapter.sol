@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
 import {ISwapAdapter} from "../interfaces/ISwapAdapter.sol";
 
 interface IUniswapV2PairMinimal {
@@ -69,14 +71,16 @@ contract UniswapV2Adapter is ISwapAdapter {
     {
         (uint256 baseReserve, uint256 quoteReserve) = _reserves();
         dexSpotWad = quoteReserve * QUOTE_TO_WAD * 1e18 / baseReserve;
-        uint256 valueWad = sizeWad * oracleSpotWad / 1e18;
+        // size * spot < 2^170 and the reserve products < 2^125: mulDiv keeps the full precision.
+        uint256 value = sizeWad * oracleSpotWad;
         if (buyBase) {
             quoteAmount = _amountIn(sizeWad, quoteReserve, baseReserve);
-            uint256 den = (baseReserve - sizeWad) * 997 * QUOTE_TO_WAD;
-            atOracle = (valueWad * baseReserve * 1000 + den - 1) / den;
+            atOracle = Math.mulDiv(
+                value, baseReserve * 1000, (baseReserve - sizeWad) * 997 * QUOTE_TO_WAD * 1e18, Math.Rounding.Ceil
+            );
         } else {
             quoteAmount = _amountOut(sizeWad, baseReserve, quoteReserve);
-            atOracle = valueWad * baseReserve * 997 / ((baseReserve * 1000 + sizeWad * 997) * QUOTE_TO_WAD);
+            atOracle = Math.mulDiv(value, baseReserve * 997, (baseReserve * 1000 + sizeWad * 997) * QUOTE_TO_WAD * 1e18);
         }
     }
 
