@@ -26,7 +26,7 @@ from keeper.localchain import ANVIL_KEYS, LocalNode, rpc_call  # noqa: E402
 from keeper.localmarket import LocalMarket  # noqa: E402
 
 MARKET_ORDER = ("spreadBps", "maxLiveSeries", "minStrikeBps", "maxStrikeBps", "minExpirySeconds", "maxExpirySeconds",
-                "minTimeToBuySeconds", "settlementWindowSeconds", "rateWad", "minBuyWad")
+                "minTimeToBuySeconds", "rateWad", "minBuyWad")
 
 
 def raise_series_cap(m: LocalMarket, cap: int) -> None:

@@ -102,7 +102,10 @@ contract OptionMarket is IOptionMarket, ERC1155, AccessControl, ReentrancyGuard 
         emit SeriesListed(id, strikeWad, expiry, isCall);
     }
 
-    function setMarketParams(MarketParams calldata newParams) external onlyRole(GOVERNOR_ROLE) {
+    /// @dev `memory`, not `calldata`: the struct is decoded once and checked, logged and stored from
+    ///      that copy. From calldata each of the three needed its own conversion code (~325 bytes of
+    ///      the market's size headroom) to save a few hundred gas on a timelocked call.
+    function setMarketParams(MarketParams memory newParams) external onlyRole(GOVERNOR_ROLE) {
         _checkParams(newParams);
         if (newParams.maxLiveSeries < _live.length) {
             revert ParameterOutOfBounds("maxLiveSeries", newParams.maxLiveSeries, _live.length, MAX_LIVE_SERIES_CAP);
@@ -119,7 +122,6 @@ contract OptionMarket is IOptionMarket, ERC1155, AccessControl, ReentrancyGuard 
         _bound("minExpirySeconds", p.minExpirySeconds, 10 minutes, 30 days);
         _bound("maxExpirySeconds", p.maxExpirySeconds, p.minExpirySeconds, 730 days);
         _bound("minTimeToBuySeconds", p.minTimeToBuySeconds, 0, 1 days);
-        _bound("settlementWindowSeconds", p.settlementWindowSeconds, 5 minutes, 7 days);
         _bound("rateWad", p.rateWad, 0, 0.2e18);
         _bound("minBuyWad", p.minBuyWad, 1e12, 10e18);
     }
@@ -194,15 +196,15 @@ contract OptionMarket is IOptionMarket, ERC1155, AccessControl, ReentrancyGuard 
         emit SeriesSettled(id, roundId, priceWad, payoffPerUnitWad, owed);
     }
 
-    /// @dev The first round at or after expiry: updated in [expiry, expiry + window], and the
-    ///      round before it (if the aggregator has one in this phase) updated before expiry.
+    /// @dev The first round at or after expiry, with no upper bound: `roundId` updated at or after
+    ///      expiry, and the round before it updated before expiry. A round the aggregator does not
+    ///      have (or has not answered: updatedAt 0) counts as before expiry, so `roundId - 1` missing
+    ///      (a phase's first round) makes `roundId` the first there is, and an unanswered hint is
+    ///      refused as too early.
     function _settlementPrice(uint80 roundId, uint256 expiry) internal view returns (uint256) {
         AggregatorV3Interface feed = vault.priceFeed();
         (, int256 answer,, uint256 updatedAt,) = feed.getRoundData(roundId);
-        if (updatedAt < expiry || updatedAt > expiry + params.settlementWindowSeconds) {
-            revert SettlementRoundInvalid(roundId, updatedAt, expiry);
-        }
-        if (answer <= 0) revert SettlementPriceInvalid(answer);
+        if (updatedAt < expiry) revert SettlementRoundTooEarly(roundId, updatedAt, expiry);
         if (roundId > 0) {
             try feed.getRoundData(roundId - 1) returns (uint80, int256, uint256, uint256 prevUpdatedAt, uint80) {
                 if (prevUpdatedAt >= expiry) revert SettlementRoundNotFirst(roundId, roundId - 1, prevUpdatedAt);
@@ -210,6 +212,7 @@ contract OptionMarket is IOptionMarket, ERC1155, AccessControl, ReentrancyGuard 
                 // No earlier round in this phase: `roundId` is the first one there is.
             }
         }
+        if (answer <= 0) revert SettlementPriceInvalid(answer);
         return uint256(answer) * 10 ** (18 - feed.decimals());
     }
 

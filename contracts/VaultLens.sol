@@ -54,7 +54,7 @@ contract VaultLens {
         s.hedgeParams = vault.hedgeParams();
         s.riskParams = vault.riskParams();
         s.series = market.liveSeries();
-        (,,,,,,,, s.rateWad,) = MarketParamsView(address(market)).params();
+        (,,,,,,, s.rateWad,) = MarketParamsView(address(market)).params();
         s.dexSpotWad = vault.adapter().spotPriceWad();
         (,,, s.priceUpdatedAt,) = vault.priceFeed().latestRoundData();
         (,,, s.volUpdatedAt,) = vault.volFeed().latestRoundData();
@@ -85,5 +85,5 @@ interface MarketParamsView {
     function params()
         external
         view
-        returns (uint16, uint8, uint16, uint16, uint32, uint32, uint32, uint32, uint64, uint96);
+        returns (uint16, uint8, uint16, uint16, uint32, uint32, uint32, uint64, uint96);
 }

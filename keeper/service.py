@@ -265,8 +265,8 @@ class KeeperService:
 
     def _settle_one(self, r: VaultRunner, snap: Snapshot, tick_id: int) -> None:
         """Settle the oldest expired series, one a tick, when the hedge needs nothing. A settlement
-        that cannot happen yet (no price round after expiry) or that the market refuses (its window
-        passed) is logged and retried later; it never fails the tick or holds up a hedge."""
+        that cannot happen yet (no price round after expiry) or that the market refuses (e.g. the
+        round answers <= 0) is logged and retried later; it never fails the tick or holds up a hedge."""
         if r.settler is None:
             return
         now = time.monotonic()

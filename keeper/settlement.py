@@ -1,16 +1,20 @@
 """Settling expired series.
 
 The market settles a series from the first price round at or after its expiry (`settle(id,
-roundId)`), within its settlement window. Anyone may settle; the keeper does it because until
-someone does, holders cannot redeem and the vault refuses deposits (`SettlementPending`): an
-expired series is marked at the live price, not at its settlement round's.
+roundId)`), however long after expiry that round came: there is no settlement window to miss.
+Anyone may settle; the keeper does it because until someone does, holders cannot redeem and the
+vault refuses deposits (`SettlementPending`): an expired series is marked at the live price, not
+at its settlement round's. Deposits therefore wait at most until the feed posts its next round
+and one `settle` lands.
 
 Finding the round: Chainlink round ids are `phase << 64 | n`, with `updatedAt` increasing in `n`
 within a phase, so the first round at or after expiry is found by bisection between the phase's
-first round and the latest one, a few dozen `getRoundData` reads at most. A round the aggregator
-does not have (it reverts, or answers zeros) counts as "before expiry". The contract checks the
-round again (its time, its window, that the round before it is earlier), so a wrong answer here
-costs a failed simulation, never a wrong settlement.
+first round and the latest one: a few dozen `getRoundData` reads at most, whether that round came
+a minute or a month after expiry. A round the aggregator does not have (it reverts, or answers
+zeros) counts as "before expiry". The contract checks the hint again (updated at or after expiry,
+`SettlementRoundTooEarly`; the round before it updated before expiry or absent,
+`SettlementRoundNotFirst`), so a wrong answer here costs a failed simulation, never a wrong
+settlement.
 """
 
 from __future__ import annotations
@@ -49,7 +53,9 @@ class Settler:
         return self._market.encode_abi("settle", [series_id, round_id])
 
     def settlement_round(self, expiry: int) -> int | None:
-        """The first round updated at or after `expiry`, or None while there is none yet."""
+        """The first round updated at or after `expiry` (any time after it), or None while the feed
+        has posted none yet. When the latest phase began after expiry, that phase's first round:
+        the market accepts it, there being no earlier round in the phase to compare it with."""
         latest_id, latest_at = self.rpc.call(self._latest)
         if latest_at < expiry:
             return None

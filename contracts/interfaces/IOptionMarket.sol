@@ -30,7 +30,6 @@ interface IOptionMarket {
         uint32 minExpirySeconds; // expiry range at listing, from now
         uint32 maxExpirySeconds;
         uint32 minTimeToBuySeconds; // no buys this close to expiry
-        uint32 settlementWindowSeconds; // the settlement round must be within this of expiry
         uint64 rateWad; // risk-free rate for marks, 18 decimals
         uint96 minBuyWad; // dust guard
     }
@@ -48,8 +47,8 @@ interface IOptionMarket {
     error AmountBelowMinimum(uint256 amountWad, uint256 minWad);
     error PremiumAboveMax(uint256 premium, uint256 maxPremium);
     error DeadlinePassed(uint256 deadline, uint256 timestamp);
-    error SettlementRoundInvalid(uint80 roundId, uint256 updatedAt, uint256 expiry);
-    error SettlementRoundNotFirst(uint80 roundId, uint80 earlierRoundId, uint256 earlierUpdatedAt);
+    error SettlementRoundTooEarly(uint80 roundId, uint256 updatedAt, uint256 expiry);
+    error SettlementRoundNotFirst(uint80 roundId, uint80 previousRoundId, uint256 previousUpdatedAt);
     error SettlementPriceInvalid(int256 answer);
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
     error OnlyVault(address caller);
@@ -75,7 +74,8 @@ interface IOptionMarket {
     function quote(uint256 id, uint256 amountWad) external view returns (uint256 premium);
 
     /// @notice Settle an expired series with `roundId`: the first price-feed round updated at or
-    ///         after expiry, within the settlement window. Permissionless.
+    ///         after expiry (however long after), proved by the round before it being earlier
+    ///         than expiry (or absent: the first round of the feed's phase). Permissionless.
     function settle(uint256 id, uint80 roundId) external;
 
     /// @notice Burn `amountWad` of a settled series and receive its payoff.

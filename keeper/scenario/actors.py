@@ -60,7 +60,6 @@ class Participants:
         params = market.market.functions.params().call()
         self.max_live = int(params[1])
         self.min_time_to_buy = int(params[6])
-        self.settlement_window = int(params[7])
 
     # ------------------------------------------------------------------ setup (one block)
 

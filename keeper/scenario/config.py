@@ -18,8 +18,8 @@ from keeper.config import read_toml
 
 MODELS = ("gbm", "merton", "regime", "csv")
 POLICIES = ("contract", "fixed_band", "whalley_wilmott", "adaptive", "interval")
-# The vault's oracle heartbeat and the market's settlement window are both one hour (deploy
-# defaults): a step longer than that would let the price go stale between steps.
+# The vault's oracle heartbeat is one hour (deploy default): a step longer than that would let
+# the price go stale between steps.
 MAX_STEP_SECONDS = 3_600
 MIN_STEP_SECONDS = 300  # the vault's minimum rebalance interval
 
@@ -203,7 +203,7 @@ def validate(c: ScenarioConfig) -> None:
 
     need(1 <= c.steps <= 5_000, "steps", f"must be 1..5000, got {c.steps}")
     need(MIN_STEP_SECONDS <= c.step_seconds <= MAX_STEP_SECONDS, "step_seconds",
-         f"must be {MIN_STEP_SECONDS}..{MAX_STEP_SECONDS} (oracle heartbeat and settlement window), got {c.step_seconds}")
+         f"must be {MIN_STEP_SECONDS}..{MAX_STEP_SECONDS} (the oracle heartbeat), got {c.step_seconds}")
     need(0 <= c.seed < 2**63, "seed", f"must be a non-negative integer, got {c.seed}")
     p = c.path
     need(p.model in MODELS, "path.model", f"{p.model!r} is not one of {', '.join(MODELS)}")

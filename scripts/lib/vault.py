@@ -42,7 +42,7 @@ class VaultParams:
     market: dict[str, int] = field(default_factory=lambda: {
         "spreadBps": 200, "maxLiveSeries": 8, "minStrikeBps": 5_000, "maxStrikeBps": 20_000,
         "minExpirySeconds": 3_600, "maxExpirySeconds": 90 * 86_400, "minTimeToBuySeconds": 600,
-        "settlementWindowSeconds": 3_600, "rateWad": 5 * WAD // 100, "minBuyWad": WAD // 100,
+        "rateWad": 5 * WAD // 100, "minBuyWad": WAD // 100,
     })
     deposit_cap: int = 10_000_000 * USD
     emergency_bounty: int = 10 * USD
@@ -59,7 +59,7 @@ BUDGET_ORDER = ("windowSeconds", "maxBaseTradedWad", "maxExecutionLossQuote")
 RISK_ORDER = ("initialMarginBps", "maintenanceMarginBps", "recoveryMarginBps", "stressBps", "maxTradeBaseWad", "maxResidualDeltaWad")
 ORACLE_ORDER = ("priceHeartbeatSeconds", "volHeartbeatSeconds", "sequencerGraceSeconds", "minPriceWad", "maxPriceWad", "minVolWad", "maxVolWad")
 MARKET_ORDER = ("spreadBps", "maxLiveSeries", "minStrikeBps", "maxStrikeBps", "minExpirySeconds", "maxExpirySeconds",
-                "minTimeToBuySeconds", "settlementWindowSeconds", "rateWad", "minBuyWad")
+                "minTimeToBuySeconds", "rateWad", "minBuyWad")
 
 
 @dataclass(frozen=True)

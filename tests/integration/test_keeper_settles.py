@@ -2,7 +2,8 @@
 
 Until a series is settled its holders cannot redeem and the vault refuses deposits
 (`SettlementPending`, the fix for the deposit-settle-redeem attack in tests/adversarial), so the
-keeper settles, with the first price round at or after expiry, found by bisection on the feed.
+keeper settles, with the first price round at or after expiry (however late it came), found by
+bisection on the feed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from keeper_helpers import metric
 
 WAD = 10**18
 HOUR = 3_600
+DAY = 86_400
 
 
 def tick(service):
@@ -92,31 +94,57 @@ def test_keeper_settles_with_the_first_round_after_expiry_and_deposits_reopen(ma
     assert notes.count(f"settle series {expiring_book}") == 1
 
 
-def test_a_settlement_the_market_refuses_is_skipped_and_the_hedge_goes_on(market, accounts, make_service,
-                                                                          expiring_book):
-    """The first round after expiry came after the settlement window (a feed outage): the market
-    refuses every round (`SettlementRoundInvalid`); the keeper logs it, retries later, and keeps
-    ticking well instead of failing every tick."""
+def test_keeper_settles_with_a_round_days_after_expiry(market, accounts, make_service, expiring_book):
+    """The feed is silent for two days after expiry (no round in any hour-long window), then runs
+    on: the keeper finds the first round after expiry and settles at its price, not the latest's,
+    and deposits reopen."""
     service = make_service()
     tick_until_quiet(service, market)
     expiry = market.market.functions.seriesOf(expiring_book).call()[1]
-    window = market.market.functions.params().call()[7]
-    market.advance(expiry - market.now() + window + 60)
-    market.refresh_oracles()
-    market.arbitrage_to_oracle()
+    market.advance(expiry - market.now() + 2 * DAY)
+    market.set_price(3300)  # the first round since expiry, two days late
+    first = market.price_feed.functions.latestRoundData().call()[0]
+    market.set_vol(market.vol_feed.functions.latestRoundData().call()[1] / 10**8)
+    for price in (3400, 3500):
+        market.advance(HOUR)
+        market.set_price(price)
+    assert deposit_refused(market, accounts[9]) == f"SettlementPending(seriesId={expiring_book})"
+    settler = Settler(service.rpc, market.market.address, market.price_feed.address)
+    assert settler.settlement_round(expiry) == first
+
+    tick_until_quiet(service, market)
+    assert settled(market, expiring_book) == (True, 300 * WAD)
+    assert metric(service, "hv_settlements_total", vault="eth") == 1
+    assert deposit_refused(market, accounts[9]) is None
+
+
+def test_a_settlement_the_market_refuses_is_skipped_and_the_hedge_goes_on(market, accounts, make_service,
+                                                                          expiring_book):
+    """The first round after expiry answers 0 (a broken feed update, fixed in the next round): the
+    market refuses to settle on it (`SettlementPriceInvalid`) and the first round cannot be skipped;
+    the keeper logs the refusal, retries later, and keeps ticking well instead of failing every tick."""
+    service = make_service()
+    tick_until_quiet(service, market)
+    expiry = market.market.functions.seriesOf(expiring_book).call()[1]
+    spot = market.spot()
+    market.advance(expiry - market.now() + 60)
+    market.set_price(0)
+    market.advance(60)
+    market.set_price(spot)
+    market.set_vol(market.vol_feed.functions.latestRoundData().call()[1] / 10**8)
     refused = 'hv_failed_simulations_total'
     for _ in range(6):  # a rebalance may come first: settlements wait for a tick with no hedge due
         market.arbitrage_to_oracle()
         assert tick(service) is not None  # no tick fails
-        if metric(service, refused, vault="eth", reason="SettlementRoundInvalid"):
+        if metric(service, refused, vault="eth", reason="SettlementPriceInvalid"):
             break
-    assert metric(service, refused, vault="eth", reason="SettlementRoundInvalid") == 1
+    assert metric(service, refused, vault="eth", reason="SettlementPriceInvalid") == 1
     assert metric(service, "hv_ticks_total", vault="eth", outcome="hold") >= 1
     assert not [t for t in service.journal.all_txs() if t.note.startswith("settle")]
     assert settled(market, expiring_book) == (False, 0)
     # Not retried on the next tick (the retry waits), so the failure is not counted again.
     tick(service)
-    assert metric(service, refused, vault="eth", reason="SettlementRoundInvalid") == 1
+    assert metric(service, refused, vault="eth", reason="SettlementPriceInvalid") == 1
 
 
 def test_bisection_finds_the_first_round_at_or_after_expiry(market, chain):

@@ -68,8 +68,6 @@ MARKET_BOUNDS = [
     ("maxExpirySeconds", 3_599, 3_600, 730 * DAY),
     ("maxExpirySeconds", 730 * DAY + 1, 3_600, 730 * DAY),
     ("minTimeToBuySeconds", DAY + 1, 0, DAY),
-    ("settlementWindowSeconds", 299, 300, 7 * DAY),
-    ("settlementWindowSeconds", 7 * DAY + 1, 300, 7 * DAY),
     ("rateWad", 2 * 10**17 + 1, 0, 2 * 10**17),
     ("minBuyWad", 10**12 - 1, 10**12, 10 * WAD),
     ("minBuyWad", 10 * WAD + 1, 10**12, 10 * WAD),

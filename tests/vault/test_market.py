@@ -222,17 +222,29 @@ def test_settle_before_expiry_reverts(hv, market, buyer, depositor):
         market.settle(sid, hv.price_feed.latestRound(), {"from": buyer})
 
 
-def test_settle_with_a_round_from_before_expiry_reverts(hv, market, buyer, depositor):
+def test_settle_with_a_round_from_before_expiry_is_refused_as_too_early(hv, market, buyer, depositor):
     sid, expiry = _expiring_series(hv, buyer, depositor)
     before = hv.price_feed.latestRound()
     updated_at = hv.price_feed.getRoundData(before)[3]
     chain.sleep(expiry - chain.time() + 1)
     hv.refresh_oracles()
-    with reverts_with("SettlementRoundInvalid", before, updated_at, expiry):
+    with reverts_with("SettlementRoundTooEarly", before, updated_at, expiry):
         market.settle(sid, before, {"from": buyer})
 
 
-def test_settle_with_a_later_round_than_the_first_reverts(hv, market, buyer, depositor):
+def test_settle_with_a_round_the_feed_never_answered_is_refused_as_too_early(hv, market, buyer, depositor):
+    """A round id past the latest: the aggregator answers zeros (updatedAt 0, answer 0), which is
+    before any expiry, so it is refused on its time before its price is looked at."""
+    sid, expiry = _expiring_series(hv, buyer, depositor)
+    chain.sleep(expiry - chain.time() + 1)
+    hv.refresh_oracles()
+    unanswered = hv.price_feed.latestRound() + 5
+    assert tuple(hv.price_feed.getRoundData(unanswered))[1:4] == (0, 0, 0)
+    with reverts_with("SettlementRoundTooEarly", unanswered, 0, expiry):
+        market.settle(sid, unanswered, {"from": buyer})
+
+
+def test_settle_with_a_later_round_than_the_first_is_refused_as_not_first(hv, market, buyer, depositor):
     sid, expiry = _expiring_series(hv, buyer, depositor)
     chain.sleep(expiry - chain.time() + 1)
     hv.set_price(3_100)
@@ -247,15 +259,87 @@ def test_settle_with_a_later_round_than_the_first_reverts(hv, market, buyer, dep
     assert market.settledSeries(sid)[1] == 3_100 * WAD - market.settledSeries(sid)[0][0]
 
 
-def test_settle_with_a_round_outside_the_window_reverts(hv, market, buyer, depositor):
-    sid, expiry = _expiring_series(hv, buyer, depositor)
-    chain.sleep(expiry - chain.time() + 3_600 + 10)
-    hv.refresh_oracles()
-    late = hv.price_feed.latestRound()
-    updated_at = hv.price_feed.getRoundData(late)[3]
-    assert updated_at > expiry + 3_600
-    with reverts_with("SettlementRoundInvalid", late, updated_at, expiry):
-        market.settle(sid, late, {"from": buyer})
+def test_the_first_round_three_hours_after_expiry_settles(hv, market, buyer, depositor):
+    """No round inside the old one-hour window (the feed was silent for three hours after
+    expiry): the first round after expiry, whenever it came, is the settlement round."""
+    sid, expiry = _expiring_series(hv, buyer, depositor, strike_bps=9_000)
+    strike = market.seriesOf(sid)[0]
+    chain.sleep(expiry - chain.time() + 3 * 3_600)
+    hv.set_price(3_150)
+    first = hv.price_feed.latestRound()
+    assert hv.price_feed.getRoundData(first)[3] >= expiry + 3 * 3_600
+    ev = market.settle(sid, first, {"from": buyer}).events["SeriesSettled"]
+    assert (ev["id"], ev["roundId"], ev["settlementPriceWad"]) == (sid, first, 3_150 * WAD)
+    assert ev["payoffPerUnitWad"] == 3_150 * WAD - strike
+
+
+def test_a_round_days_after_expiry_settles_at_its_price_and_only_it(hv, market, buyer, depositor):
+    """The feed's next round comes five days after expiry, then the price runs on: the series
+    settles at that first round's price; the last round before expiry is too early and any
+    later round is not the first, each refused with the rounds that prove it."""
+    sid, expiry = _expiring_series(hv, buyer, depositor, strike_bps=9_000)
+    strike = market.seriesOf(sid)[0]
+    before = hv.price_feed.latestRound()
+    before_at = hv.price_feed.getRoundData(before)[3]
+    chain.sleep(expiry - chain.time() + 5 * DAY)
+    hv.set_price(3_400)
+    first = hv.price_feed.latestRound()
+    first_at = hv.price_feed.getRoundData(first)[3]
+    for price in (3_500, 3_600):
+        chain.sleep(3_600)
+        hv.set_price(price)
+    later = hv.price_feed.latestRound()
+    assert first == before + 1 and first_at >= expiry + 5 * DAY and later == first + 2
+    later_previous_at = hv.price_feed.getRoundData(later - 1)[3]
+
+    with reverts_with("SettlementRoundTooEarly", before, before_at, expiry):
+        market.settle(sid, before, {"from": buyer})
+    with reverts_with("SettlementRoundNotFirst", later, later - 1, later_previous_at):
+        market.settle(sid, later, {"from": buyer})
+    assert hv.settlement_round(expiry) == first
+    ev = market.settle(sid, first, {"from": buyer}).events["SeriesSettled"]
+    assert (ev["roundId"], ev["settlementPriceWad"], ev["payoffPerUnitWad"]) == (first, 3_400 * WAD, 3_400 * WAD - strike)
+
+
+def test_a_hint_whose_previous_round_the_feed_lacks_is_the_first_there_is(hv, market, buyer, depositor):
+    """A round with no round before it (a Chainlink proxy's first round of a phase; here the mock
+    jumps its round id, so the round before answers zeros) is the first round there is: it settles
+    if updated at or after expiry."""
+    sid, expiry = _expiring_series(hv, buyer, depositor, strike_bps=9_000)
+    chain.sleep(expiry - chain.time() + 2 * DAY)
+    jumped = hv.price_feed.latestRound() + 100
+    now = chain.time()
+    hv.price_feed.updateRoundData(jumped, 3_250 * 10**8, now, now, {"from": hv.deployer})
+    assert hv.price_feed.getRoundData(jumped - 1)[3] == 0
+    ev = market.settle(sid, jumped, {"from": buyer}).events["SeriesSettled"]
+    assert (ev["roundId"], ev["settlementPriceWad"]) == (jumped, 3_250 * WAD)
+
+
+def test_deposits_wait_for_no_more_than_one_settle_call(hv, market, vault, buyer, depositor, depositor2, attacker):
+    """An expired series whose feed posts its next round two days after expiry: deposits are
+    refused (SettlementPending) until then, and right after it, until a stranger settles with the
+    round the keeper's finder returns (keeper/settlement.py, bisection on the feed). One call, and
+    the next deposit goes through; no governance step, no window to widen."""
+    from brownie import web3
+
+    from keeper.chain import RpcClient
+    from keeper.settlement import Settler
+
+    sid, expiry = _expiring_series(hv, buyer, depositor, strike_bps=9_000)
+    hv.mint_usd(depositor2, 2_000 * USD)
+    hv.usdc.approve(vault, 2_000 * USD, {"from": depositor2})
+    chain.sleep(expiry - chain.time() + 2 * DAY)
+    hv.refresh_oracles()  # the feeds' first rounds since expiry: the oracle is fresh again
+    with reverts_with("SettlementPending", sid):
+        vault.deposit(1_000 * USD, depositor2, {"from": depositor2})
+    assert vault.maxDeposit(depositor2) == 0
+
+    settler = Settler(RpcClient([web3.provider.endpoint_uri]), market.address, hv.price_feed.address)
+    round_id = settler.settlement_round(expiry)
+    assert round_id == hv.price_feed.latestRound()
+    market.settle(sid, round_id, {"from": attacker})
+    assert market.settledSeries(sid)[2]
+    assert vault.deposit(1_000 * USD, depositor2, {"from": depositor2}).events["Deposit"]["assets"] == 1_000 * USD
 
 
 def test_settle_with_a_non_positive_price_reverts(hv, market, buyer, depositor):

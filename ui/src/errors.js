@@ -104,8 +104,10 @@ function revertWords(rev, units) {
       return "This series has not expired yet: it can be settled after its expiry.";
     case "SeriesNotSettled":
       return "This series is not settled yet: settle it first (anyone can, after expiry).";
-    case "SettlementRoundInvalid": case "SettlementRoundNotFirst": case "SettlementPriceInvalid":
-      return "The oracle has no valid settlement price for this series yet (the first round after expiry). Try again after the next oracle update.";
+    case "SettlementRoundTooEarly": case "SettlementRoundNotFirst":
+      return "That oracle round is not the first one after this series' expiry. Reload the page: it finds the right round.";
+    case "SettlementPriceInvalid":
+      return "The oracle's first round after expiry reports no valid price, so this series cannot settle on it.";
     case "AmountBelowMinimum":
       return `The amount is below the market's minimum of ${base(a.minWad)}.`;
     case "DeadlinePassed":

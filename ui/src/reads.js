@@ -125,17 +125,21 @@ export class Reader {
     }));
   }
 
-  /** The price-feed round a series settles with: the first one updated at or after expiry (null if none yet). */
+  /** The price-feed round a series settles with: the first one updated at or after expiry, however
+   *  long after (null if none yet). Round ids are `phase << 64 | n`, update times increasing in n:
+   *  bisection within the latest phase, as the keeper does (keeper/settlement.py). */
   async settlementRound(expiry) {
     const latest = await this.priceFeed.latestRoundData();
     if (Number(latest.updatedAt) < expiry) return null;
-    let round = latest.roundId;
-    for (let steps = 0; round > 0n && steps < 500; steps++) {
-      const prev = await maybe(this.priceFeed.getRoundData(round - 1n));
-      if (!prev || Number(prev.updatedAt) < expiry) return round;
-      round -= 1n;
+    let lo = ((latest.roundId >> 64n) << 64n) | 1n;
+    let hi = latest.roundId; // invariant: round `hi` is at or after expiry
+    while (lo < hi) {
+      const mid = (lo + hi) / 2n;
+      const round = await maybe(this.priceFeed.getRoundData(mid)); // a missing round counts as before
+      if (round && Number(round.updatedAt) >= expiry) hi = mid;
+      else lo = mid + 1n;
     }
-    return round;
+    return hi;
   }
 
   /** The vault's Rebalanced events (the keeper's trades), oldest first, with their block times. */
