@@ -224,7 +224,7 @@ def table(summaries: list[dict[str, Any]], console: Console) -> None:
     row("gas paid by the keeper (not in NAV)", lambda s: f"{s['keeper']['gas_usd']:,.2f} ({s['keeper']['gas_eth']:.4f} ETH)"
         if s["run"]["hedged"] else "-")
     row("rebalances (on the must path)", lambda s: f"{s['keeper']['rebalances']} ({s['keeper']['must_path_rebalances']})")
-    row(f"time outside the keeper's band{_band_label(summaries[0])} (unhedgeable part)",
+    row(f"time outside the {_band_label(summaries[0])} (unhedgeable)",
         lambda s: f"{s['risk']['time_outside_band']:.0%} ({s['risk']['time_outside_band_unhedgeable']:.0%})")
     row("max |net delta| (WETH)", lambda s: f"{s['risk']['max_abs_net_delta_weth']:,.2f}")
     row("NAV/share change per step, std (bps)", lambda s: f"{s['risk']['nav_per_share_step_std_bps']:.2f}")
@@ -237,8 +237,9 @@ def table(summaries: list[dict[str, Any]], console: Console) -> None:
 
 
 def _band_label(s: dict[str, Any]) -> str:
+    """The keeper's fixed band, or the vault's dust when the keeper's band moves."""
     band = s["risk"]["band_weth"]
-    return f" ±{band:g} WETH" if band is not None else f" (the dust ±{s['risk']['band_measured_weth']:g} WETH)"
+    return f"±{band:g} WETH band" if band is not None else f"dust ±{s['risk']['band_measured_weth']:g} WETH"
 
 
 def usd_sum(s: dict[str, Any], *keys: str) -> float:
