@@ -86,7 +86,7 @@ def main() -> int:
             m.refresh_oracles()
             cfg = Path(tmp) / "k.toml"
             cfg.write_text(f'[keeper]\nrpc_urls = ["{node.url}"]\njournal = "{tmp}/j.sqlite"\nmetrics_port = 0\n'
-                           f'[[vault]]\nname = "eth"\ndeployment = "{d.path}"\npolicy = "contract"\n')
+                           f'[[vault]]\nname = "eth"\ndeployment = "{d.path}"\n')
             os.environ["HV_KEEPER_KEY"] = ANVIL_KEYS[1]
             service = KeeperService(load(cfg, env={}))
             service.wait_for_receipts = False

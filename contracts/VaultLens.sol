@@ -39,6 +39,7 @@ contract VaultLens {
         IHedgeVault.RebalanceCheck check;
         IOptionMarket.SeriesView[] series;
         uint256 rateWad;
+        IHedgeVault.BudgetParams budgetParams; // the window budgets; what is left of them is in `check`
     }
 
     function riskSnapshot(IHedgeVault vault) external view returns (RiskSnapshot memory s) {
@@ -52,6 +53,7 @@ contract VaultLens {
         s.paused = PausableView(address(vault)).paused();
         s.hedge = vault.hedgeState();
         s.hedgeParams = vault.hedgeParams();
+        s.budgetParams = vault.budgetParams();
         s.riskParams = vault.riskParams();
         s.series = market.liveSeries();
         (,,,,,,, s.rateWad,) = MarketParamsView(address(market)).params();

@@ -740,20 +740,25 @@ class VaultClient:
 
         return self.rpc.call(read)
 
+    def oracle_quote(self, buy_base: bool, size_wad: int, spot_wad: int) -> int:
+        """The adapter's `quoteAtOracle`: the trade's oracle value with the venue fee and its own
+        impact at the pool's depth, from which the vault computes its execution bound."""
+        adapter = Web3.to_checksum_address(self.adapter or "")
+        data = self._adapter.encode_abi("quoteAtOracle", [size_wad, spot_wad, buy_base])
+
+        def read(w3: Web3) -> int:
+            raw = w3.eth.call({"to": adapter, "data": data}, "latest")
+            if len(raw) != 32:
+                raise ImplausibleReply(f"quoteAtOracle: {len(raw)} bytes, expected one uint256")
+            return int.from_bytes(raw, "big")
+
+        return self.rpc.call(read)
+
     def rebalance_data(self, target_wad: int, limit_quote: int, deadline: int, expected_nonce: int) -> str:
         return self._vault.encode_abi("rebalance", [target_wad, limit_quote, deadline, expected_nonce])
 
     def update_margin_data(self) -> str:
         return self._vault.encode_abi("updateMarginState", [])
-
-
-def slippage_bound(size_wad: int, spot_wad: int, slippage_bps: int, buy_base: bool, quote_decimals: int = 6) -> int:
-    """The contract's own execution bound (HedgeVault._slippageBound): the most quote a buy may
-    pay (rounded up), the least a sell must get (rounded down), in quote units."""
-    quote_to_wad = 10 ** (18 - quote_decimals)
-    if buy_base:
-        return -(-size_wad * spot_wad * (10_000 + slippage_bps) // (10**18 * 10_000 * quote_to_wad))
-    return size_wad * spot_wad * (10_000 - slippage_bps) // (10**18 * 10_000 * quote_to_wad)
 
 
 def keeper_limit(expected_quote: int, buy_base: bool, tolerance_bps: int) -> int:

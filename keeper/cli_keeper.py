@@ -59,14 +59,16 @@ def once(config: str, dry_run: bool | None) -> None:
 @click.option("--config", "config", required=True, type=click.Path(), help="keeper TOML file")
 @click.option("--last", default=8, show_default=True, help="decisions to show per vault")
 def status(config: str, last: int) -> None:
-    """The book's Greeks, the band and the last decisions, as tables."""
+    """The book's Greeks, the vault's envelope (dust, hard band, budgets) and the last decisions, as tables."""
+    from keeper.policy import policy_param_names
     from keeper.tick import price_book
 
     try:
         service = _service(config, dry_run=True)
         for r in service.runners:
             snap = r.client.snapshot()  # checked: a garbage reply is a clean ChainUnavailable
-            g = price_book(snap, r.ctx.jumps) if snap.series else None
+            c = snap.check
+            g = price_book(snap, r.ctx.jumps) if snap.oracle_ok else None
             t = Table(title=f"vault {r.cfg.name} at block {snap.block}")
             t.add_column("quantity")
             t.add_column("value", justify="right")
@@ -76,11 +78,17 @@ def status(config: str, last: int) -> None:
                 ("NAV", f"{snap.nav_usd:,.2f} USD"),
                 ("base held", f"{snap.base_balance:,.4f}"),
                 ("net delta (chain)", f"{snap.net_delta:+,.4f}"),
-                ("band / hard band", f"±{snap.band:,.4f} / ±{snap.hard_band:,.4f}"),
+                ("keeper policy", f"{r.cfg.policy}: " + ", ".join(
+                    f"{k}={getattr(r.ctx.policy, k):g}" for k in policy_param_names(r.cfg.policy))),
+                ("dust / hard band", f"±{snap.dust:,.4f} / ±{snap.hard_band:,.4f}"),
+                ("budget left (window)", f"{c.base_budget_wad / 1e18:,.4f} of {snap.max_base_traded:,.4f} base, "
+                                         f"{c.loss_budget_quote / 1e6:,.2f} of {snap.max_loss_usd:,.2f} USD loss "
+                                         f"({snap.budget_window_s / 3600:g} h)"),
                 ("margin ratio", "n/a (nothing written)" if snap.margin_ratio_bps is None else f"{snap.margin_ratio_bps / 100:.2f}%"),
                 ("oracle age", f"{snap.price_age_s}s" + ("" if snap.oracle_ok else " (FAILING CHECKS)")),
                 ("emergency / paused", f"{snap.emergency} / {snap.paused}"),
-                ("contract check", f"{snap.check.reason} (needed={snap.check.needed})"),
+                ("vault check", f"{c.reason}: {c.words}" + (f"; its target {c.target_base_wad / 1e18:,.4f} base"
+                                                                      if c.size_base_wad else "")),
             ]
             if g is not None:
                 rows += [

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-POLICIES = ("contract", "fixed_band", "whalley_wilmott", "adaptive", "interval")
+from keeper.policy import DEFAULT_POLICY, POLICY_CLASSES, build_policy, policy_param_names
+
+POLICIES = tuple(POLICY_CLASSES)
+# Policies that no longer exist, and what to use instead.
+REMOVED_POLICIES = {
+    "contract": "the vault no longer has an on-chain band to follow (it only bounds what a keeper trade may do); "
+                "use fixed_band (its default, half_width_base = 1.0, is the old on-chain band)",
+}
 MODELS = ("black_scholes", "merton")
 
 
@@ -34,7 +41,7 @@ class VaultConfig:
     name: str
     deployment: Path
     model: str = "black_scholes"
-    policy: str = "contract"
+    policy: str = DEFAULT_POLICY
     policy_params: Mapping[str, float] = field(default_factory=dict)
     merton: Mapping[str, float] = field(default_factory=dict)
 
@@ -190,16 +197,27 @@ def _vault(i: int, raw: Any, base: Path) -> VaultConfig:
     for required in ("name", "deployment"):
         if required not in raw:
             raise ConfigError(f"{where}.{required}: required")
-    policy = raw.get("policy", "contract")
+    policy = raw.get("policy", DEFAULT_POLICY)
+    if policy in REMOVED_POLICIES:
+        raise ConfigError(f"{where}.policy: {policy!r} was removed: {REMOVED_POLICIES[policy]}")
     if policy not in POLICIES:
         raise ConfigError(f"{where}.policy: {policy!r} is not one of {', '.join(POLICIES)}")
     model = raw.get("model", "black_scholes")
     if model not in MODELS:
         raise ConfigError(f"{where}.model: {model!r} is not one of {', '.join(MODELS)}")
     params = raw.get("policy_params", {})
+    if not isinstance(params, dict):
+        raise ConfigError(f"{where}.policy_params: expected a table, got {params!r}")
     for key, value in params.items():
+        if key not in policy_param_names(policy):
+            raise ConfigError(f"{where}.policy_params.{key}: not a parameter of {policy} "
+                              f"(known: {', '.join(policy_param_names(policy))})")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}.policy_params.{key}: expected a number, got {value!r}")
+    try:
+        build_policy(policy, params)
+    except ValueError as exc:
+        raise ConfigError(f"{where}.policy_params: {exc}") from None
     merton = raw.get("merton", {})
     if model == "merton":
         for key in ("intensity", "mean_jump", "jump_vol"):

@@ -12,7 +12,9 @@ from keeper.localchain import REPO_ROOT
 DEFAULT_DIR = REPO_ROOT / "deployments"
 MARKET_KEYS = ("usd", "weth", "price_feed", "vol_feed", "uniswap_factory", "uniswap_router", "weth_usd_pair")
 VAULT_KEYS = ("timelock", "swap_adapter", "option_market", "vault", "vault_lens")
-ALL_KEYS = MARKET_KEYS + VAULT_KEYS
+# The vault's linked libraries (its hedging and governance halves): recorded, never called directly.
+LIBRARY_KEYS = ("rebalance_logic", "params_logic")
+ALL_KEYS = MARKET_KEYS + VAULT_KEYS + LIBRARY_KEYS
 
 
 class DeploymentError(ValueError):

@@ -16,10 +16,19 @@ class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
         self.net_delta = Gauge("hv_net_delta_base", "Vault net delta, base units", ["vault"], registry=r)
-        self.band = Gauge("hv_delta_band_base", "On-chain delta band, base units", ["vault"], registry=r)
+        self.dust = Gauge("hv_dust_delta_base", "The vault's dust tolerance on |net delta|, base units", ["vault"],
+                          registry=r)
+        self.hard_band = Gauge("hv_hard_band_base", "The vault's hard band on |net delta|, base units", ["vault"],
+                               registry=r)
+        self.base_budget_left = Gauge("hv_base_budget_left_base", "Base a keeper may still trade in the window",
+                                      ["vault"], registry=r)
+        self.loss_budget_left = Gauge("hv_loss_budget_left_usd", "Execution loss a keeper may still incur in the window, USD",
+                                      ["vault"], registry=r)
         self.oracle_age = Gauge("hv_oracle_age_seconds", "Age of the price feed's answer", ["vault"], registry=r)
         self.margin_ratio = Gauge("hv_margin_ratio_bps", "Worst-case equity over notional, bps", ["vault"], registry=r)
         self.hedges = Counter("hv_hedges_total", "Rebalances confirmed", ["vault"], registry=r)
+        self.must_hedges = Counter("hv_must_hedges_total", "Of those, on the must path (emergency, or the keeper "
+                                   "late outside the hard band): to the contract's own target", ["vault"], registry=r)
         self.settlements = Counter("hv_settlements_total", "Expired series settled by this keeper", ["vault"],
                                    registry=r)
         self.gas_spent = Counter("hv_gas_spent_wei_total", "Gas paid by the keeper, wei", ["vault"], registry=r)

@@ -26,7 +26,7 @@ delta is reported as ``residual_delta`` in every decision.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -547,3 +547,37 @@ class AdaptiveBand(_DecideMixin):
         )
         outer = np.maximum(np.maximum(ww, gas), self.min_half_width_base)
         return _band_plan(a, outer, self.rebalance_to, inputs, benefit_check=(self.risk_aversion, horizon))
+
+
+# ----------------------------------------------------------------------------- by name (config files)
+
+POLICY_CLASSES: dict[str, type] = {
+    "fixed_band": FixedBand,
+    "whalley_wilmott": WhalleyWilmott,
+    "adaptive": AdaptiveBand,
+    "interval": TimeInterval,
+}
+# The keeper's default: a fixed band of the vault's former on-chain width (1 base half-width),
+# trading back to the full hedge. The vault no longer has a band of its own (it only bounds what a
+# keeper trade may do); a cost-aware default (Whalley-Wilmott or the adaptive band) needs its risk
+# aversion calibrated first.
+DEFAULT_POLICY = "fixed_band"
+DEFAULT_POLICY_PARAMS: dict[str, dict[str, float]] = {"fixed_band": {"half_width_base": 1.0}}
+
+
+def policy_param_names(name: str) -> tuple[str, ...]:
+    """The numeric parameters a policy takes by name (its dataclass fields but the display name)."""
+    return tuple(f.name for f in fields(POLICY_CLASSES[name]) if f.name != "name")
+
+
+def build_policy(name: str, params: dict[str, float] | None = None) -> HedgePolicy:
+    """The policy `name` with its defaults overridden by `params`; ValueError names a bad one."""
+    merged = {**DEFAULT_POLICY_PARAMS.get(name, {}), **(params or {})}
+    unknown = sorted(set(merged) - set(policy_param_names(name)))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r} for {name} (known: {', '.join(policy_param_names(name))})")
+    try:
+        policy: HedgePolicy = POLICY_CLASSES[name](**merged)
+    except TypeError as exc:  # a required parameter missing
+        raise ValueError(str(exc).split(".", 1)[-1].replace("__init__() ", "")) from None
+    return policy

@@ -15,7 +15,7 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,31 +40,26 @@ from keeper.chain import (
     keeper_limit,
     recheck_final,
     reconcile,
-    slippage_bound,
 )
 from keeper.config import ConfigError, KeeperConfig, VaultConfig
 from keeper.greeks import JumpParams
 from keeper.journal import Journal, JournalError
 from keeper.metrics import HealthServer, Metrics
-from keeper.policy import AdaptiveBand, FixedBand, PolicyState, TimeInterval, WhalleyWilmott
+from keeper.policy import HedgePolicy, PolicyState, build_policy
 from keeper.settlement import Settler, due_series
 from keeper.snapshot import Snapshot
-from keeper.tick import TickContext, TickDecision, decide
+from keeper.tick import TickContext, TickDecision, decide, execution_bound, fit_loss_budget, loss_at_oracle
 
 log = logging.getLogger("keeper")
 
-POLICY_CLASSES = {"fixed_band": FixedBand, "interval": TimeInterval, "whalley_wilmott": WhalleyWilmott,
-                  "adaptive": AdaptiveBand}
 MAX_BACKOFF_S = 300.0
 SETTLE_RETRY_S = 600.0
 
 
-def build_policy(v: VaultConfig) -> Any:
-    if v.policy == "contract":
-        return None
+def vault_policy(v: VaultConfig) -> HedgePolicy:
     try:
-        return POLICY_CLASSES[v.policy](**v.policy_params)
-    except (TypeError, ValueError) as exc:
+        return build_policy(v.policy, dict(v.policy_params))
+    except ValueError as exc:
         raise ConfigError(f"vault {v.name}: policy_params for {v.policy}: {exc}") from None
 
 
@@ -120,7 +115,7 @@ class KeeperService:
             jumps = JumpParams(v.merton["intensity"], v.merton["mean_jump"], v.merton["jump_vol"]) if v.model == "merton" else None
             client = VaultClient(self.rpc, d.address("vault"), d.address("vault_lens"), d.address("swap_adapter"))
             settler = Settler(self.rpc, d.address("option_market"), d.address("price_feed"))
-            self.runners.append(VaultRunner(v, client, TickContext(policy=build_policy(v), jumps=jumps), settler=settler))
+            self.runners.append(VaultRunner(v, client, TickContext(policy=vault_policy(v), jumps=jumps), settler=settler))
         self.wait_for_receipts = True  # the tick-latency benchmark stops at the hand-off to the node
         self._tick_lock = threading.Lock()
         self.stop_event = threading.Event()
@@ -208,6 +203,9 @@ class KeeperService:
             gas_price = self.rpc.call(lambda w3: w3.eth.gas_price)
             ctx = TickContext(r.ctx.policy, r.ctx.jumps, gas_price_gwei=gas_price / GWEI)
             decision, r.state = decide(snap, ctx, r.state)
+            quote = None
+            if decision.action is not None and not snap.below_maintenance:
+                decision, quote = self._quote(r, snap, decision)
             r.last, r.last_snapshot = decision, snap
             self._export(name, snap)
             tick_id = self.journal.record_tick(name, snap.block, _observation(snap), "rebalance" if decision.action else "hold",
@@ -215,8 +213,8 @@ class KeeperService:
             log.info("tick", extra={"vault": name, "block": snap.block, **decision.summary()})
             if snap.below_maintenance:
                 self._send(r, tick_id, r.client.update_margin_data(), "enter emergency mode")
-            elif decision.action:
-                self._rebalance(r, snap, decision, tick_id)
+            elif decision.action and quote is not None:
+                self._rebalance(r, snap, decision, tick_id, quote)
             else:
                 self._settle_one(r, snap, tick_id)
             self._ok(r, "rebalance" if decision.action else "hold")
@@ -241,14 +239,36 @@ class KeeperService:
             self._fail(r, "error", exc)
         return None
 
-    def _rebalance(self, r: VaultRunner, snap: Snapshot, decision: TickDecision, tick_id: int) -> None:
+    def _quote(self, r: VaultRunner, snap: Snapshot, decision: TickDecision) -> tuple[TickDecision, int | None]:
+        """The pool's quote for the decided trade, and the decision once the loss budget (keeper trades
+        only; it needs the quote) is applied: a trade that would overrun it is cut to fit and quoted
+        again; what still does not fit is a hold, not a transaction sent to revert."""
         a = decision.action
         assert a is not None
         expected = r.client.expected_quote(a.buy_base, a.size_base_wad)
+        fitted, note = fit_loss_budget(snap, a, expected)
+        if fitted is a:
+            return decision, expected
+        if fitted is not None:
+            expected = r.client.expected_quote(fitted.buy_base, fitted.size_base_wad)
+            loss = loss_at_oracle(fitted.size_base_wad, expected, fitted.buy_base, snap.spot_wad)
+            if loss <= snap.check.loss_budget_quote:
+                return replace(decision, action=fitted, reason=fitted.reason), expected
+            note = f"{note}; cut to {fitted.size_base_wad / 10**18:.6g} base it would still lose {loss / 1e6:,.2f} USD"
+        return replace(decision, action=None, reason=f"{decision.reason}; held: {note}"), None
+
+    def _rebalance(self, r: VaultRunner, snap: Snapshot, decision: TickDecision, tick_id: int, expected: int) -> None:
+        a = decision.action
+        assert a is not None
         # The keeper's limit must be tighter than the contract's bound, never the other way round:
         # a quote past the bound is a pool the trade would revert on, or a false answer (with
-        # it, the limit would silently fall back to the contract's looser bound).
-        bound = slippage_bound(a.size_base_wad, snap.spot_wad, snap.max_slippage_bps, a.buy_base)
+        # it, the limit would silently fall back to the contract's looser bound). The check carries
+        # the bound for the contract's own target; any other size asks the adapter, as the vault does.
+        if a.target_base_wad == snap.check.target_base_wad and snap.check.limit_quote:
+            bound = snap.check.limit_quote
+        else:
+            fair = r.client.oracle_quote(a.buy_base, a.size_base_wad, snap.spot_wad)
+            bound = execution_bound(fair, a.buy_base, snap.execution_tolerance_bps)
         if expected > bound if a.buy_base else expected < bound:
             raise SimulationFailed(f"PoolQuoteOutsideBound(quote={expected}, bound={bound}, buy={a.buy_base})")
         limit = keeper_limit(expected, a.buy_base, tolerance_bps=20)
@@ -262,6 +282,8 @@ class KeeperService:
         if result is not None and result.status == "confirmed":
             r.state = r.state.after_rebalance(float(snap.timestamp))
             self.metrics.hedges.labels(r.cfg.name).inc()
+            if a.must:
+                self.metrics.must_hedges.labels(r.cfg.name).inc()
 
     def _settle_one(self, r: VaultRunner, snap: Snapshot, tick_id: int) -> None:
         """Settle the oldest expired series, one a tick, when the hedge needs nothing. A settlement
@@ -316,7 +338,10 @@ class KeeperService:
     def _export(self, name: str, snap: Snapshot) -> None:
         m = self.metrics
         m.net_delta.labels(name).set(snap.net_delta)
-        m.band.labels(name).set(snap.band)
+        m.dust.labels(name).set(snap.dust)
+        m.hard_band.labels(name).set(snap.hard_band)
+        m.base_budget_left.labels(name).set(snap.check.base_budget_wad / 10**18)
+        m.loss_budget_left.labels(name).set(snap.check.loss_budget_quote / 1e6)
         m.oracle_age.labels(name).set(snap.price_age_s)
         m.margin_ratio.labels(name).set(snap.margin_ratio_bps if snap.margin_ratio_bps is not None else float("inf"))
 
@@ -338,4 +363,5 @@ def _observation(s: Snapshot) -> dict[str, Any]:
     return {"block": s.block, "spot": s.spot, "vol": s.vol, "dex_spot": s.dex_spot, "net_delta": s.net_delta,
             "base": s.base_balance, "nav_usd": s.nav_usd, "margin_ratio_bps": s.margin_ratio_bps,
             "hedge_nonce": s.hedge_nonce, "emergency": s.emergency, "oracle_ok": s.oracle_ok,
-            "price_age_s": s.price_age_s, "series": len(s.series), "chain_check": s.check.reason}
+            "price_age_s": s.price_age_s, "series": len(s.series), "chain_check": s.check.reason,
+            "base_budget_left": s.check.base_budget_wad / 10**18, "loss_budget_left_usd": s.check.loss_budget_quote / 1e6}

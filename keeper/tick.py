@@ -1,34 +1,56 @@
-"""One tick's decision, top to bottom: snapshot -> book -> Greeks -> policy -> chain cross-check.
+"""One tick's decision, top to bottom: snapshot -> book -> Greeks -> policy -> the vault's envelope.
 
 Pure: no RPC, no clock, no disk. The service feeds it a snapshot and sends what it returns.
-The chain has the last word: the keeper only trades when the vault's own `rebalanceCheck` says
-a rebalance is due, and only to a target the contract will accept (|delta| not growing past
-the band, size within the cap); otherwise it falls back to the contract's own target.
+
+The keeper decides when, the chain bounds what (docs/KEEPER.md, "Deciding"):
+
+* must path (the vault's check says Emergency or KeeperLate): anyone may trade, but only to the
+  contract's own target, so the keeper sends exactly that, whatever its policy says;
+* otherwise the keeper trades only when the chain allows a keeper trade (`check.needed`) AND its
+  policy wants one; the policy's target is then clipped into the envelope the vault enforces:
+  toward zero and never across it (the full hedge is the farthest point; the dust the vault lets a
+  trade cross by is left to the book's drift between simulation and inclusion), size within
+  maxTradeBaseWad, the base budget left and, for a buy, the quote held. A target the envelope
+  cannot hold at all is a hold, never the contract's full-hedge target in its place;
+* one exception to the policy's size: outside the hard band with the must-path grace ending before
+  the transaction can land (`inclusion_margin_s`), the vault may take the trade as the must path,
+  which accepts only its own target; the keeper then sends that target, a valid keeper trade too.
+
+The loss budget needs the pool's quote for the trade, which only the service can read: it applies
+`fit_loss_budget` before signing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from keeper.greeks import SECONDS_PER_YEAR, BookGreeks, JumpParams, OptionBook, book_greeks
-from keeper.policy import HedgePolicy, MarketState, PolicyState, Rebalance
+from keeper.policy import HedgePolicy, Hold, MarketState, PolicyState
 from keeper.snapshot import Snapshot
 
 WAD = 10**18
+BPS = 10_000
+# A trade cut to fit the loss budget aims at this share of what is left: the pool may move a little
+# before the transaction is included.
+LOSS_BUDGET_HEADROOM = 0.9
 
 
 @dataclass(frozen=True)
 class TickContext:
     """What the decision needs besides the snapshot."""
 
-    policy: HedgePolicy | None  # None: follow the contract's own check ("contract" policy)
+    policy: HedgePolicy
     jumps: JumpParams | None = None  # Merton model when set
     gas_price_gwei: float = 0.0
     gas_per_hedge: float = 250_000.0
     fee_bps: float = 30.0  # Uniswap V2 fee
+    # Time from the snapshot to the transaction's inclusion the keeper allows for: a keeper trade
+    # outside the hard band whose must-path grace ends within it may land on the must path.
+    inclusion_margin_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,7 @@ class Action:
     buy_base: bool
     size_base_wad: int
     reason: str
+    must: bool = False  # the must path: the contract's own target, the budgets not enforced
 
 
 @dataclass(frozen=True)
@@ -46,13 +69,18 @@ class TickDecision:
     reason: str
     greeks: BookGreeks | None = None
     keeper_vs_chain_delta: float | None = None  # keeper's net delta minus the contract's, base
+    policy_target_base: float | None = None  # what the policy wanted, before the envelope
+    chain_reason: str | None = None  # the vault's rebalanceCheck reason
 
     def summary(self) -> dict[str, Any]:
         g = self.greeks
         return {
             "decision": "rebalance" if self.action else "hold",
             "reason": self.reason,
+            "chain_reason": self.chain_reason,
+            "must_path": bool(self.action and self.action.must),
             "target_base": self.action.target_base_wad / WAD if self.action else None,
+            "policy_target_base": self.policy_target_base,
             "net_delta": None if g is None else float(g.net_delta),
             "gamma": None if g is None else float(g.gamma),
             "vega_usd": None if g is None else float(g.vega_usd),
@@ -77,69 +105,136 @@ def price_book(snap: Snapshot, jumps: JumpParams | None) -> BookGreeks:
 
 
 def decide(snap: Snapshot, ctx: TickContext, state: PolicyState) -> tuple[TickDecision, PolicyState]:
+    check = snap.check
     if snap.paused:
-        return TickDecision(None, "vault paused: nothing is sent"), state
+        return TickDecision(None, "vault paused: nothing is sent", chain_reason=check.reason), state
     if not snap.oracle_ok:
         return TickDecision(
-            None, f"oracle failed the vault's checks (price age {snap.price_age_s}s, vol age {snap.vol_age_s}s): nothing is sent"
+            None, f"oracle failed the vault's checks (price age {snap.price_age_s}s, vol age {snap.vol_age_s}s): nothing is sent",
+            chain_reason=check.reason,
         ), state
+    if check.must:
+        action = _action(snap, check.target_base_wad, f"must path ({check.reason}: {check.words}): the contract's own "
+                         f"target {check.target_base_wad / WAD:.6g} base", must=True)
+        return TickDecision(action, action.reason, chain_reason=check.reason), state
     if snap.emergency:
-        if snap.check.needed:
-            return TickDecision(_chain_action(snap, "emergency: the contract's full-hedge target"),
-                                "emergency mode: hedging to the contract's target"), state
-        return TickDecision(None, "emergency mode, but the hedge is already at the contract's target"), state
+        return TickDecision(None, f"emergency mode, but nothing to hedge beyond the dust ({check.reason})",
+                            chain_reason=check.reason), state
 
-    greeks = price_book(snap, ctx.jumps) if snap.series else None
-    gap = None if greeks is None else float(greeks.net_delta) - snap.net_delta
+    greeks = price_book(snap, ctx.jumps)
+    gap = float(greeks.net_delta) - snap.net_delta
     market = MarketState(
         spot=snap.spot, vol=snap.vol, time_s=float(snap.timestamp), rate=snap.rate,
         gas_price_gwei=ctx.gas_price_gwei, gas_per_hedge=ctx.gas_per_hedge, fee_bps=ctx.fee_bps,
     )
     state = state.observe(market)
-
-    if ctx.policy is None or greeks is None:
-        if snap.check.needed:
-            return TickDecision(_chain_action(snap, f"contract check: {snap.check.reason}"),
-                                f"contract check: {snap.check.reason}", greeks, gap), state
-        return TickDecision(None, f"contract check: no rebalance due ({snap.check.reason})", greeks, gap), state
-
     wanted = ctx.policy.decide(greeks, market, state)
-    if not snap.check.needed:
-        why = f"policy {ctx.policy.name}: {wanted.reason}"
-        if isinstance(wanted, Rebalance):
-            why += f"; the contract does not allow it yet ({snap.check.reason})"
-        return TickDecision(None, why, greeks, gap), state
-    if isinstance(wanted, Rebalance):
-        target = _acceptable_target(snap, wanted.target_base)
-        if target is not None:
-            action = _action(snap, target, f"policy {ctx.policy.name}: {wanted.reason}")
-            return TickDecision(action, action.reason, greeks, gap), state
-    action = _chain_action(snap, f"contract check {snap.check.reason}; policy target not acceptable, using the contract's")
-    return TickDecision(action, action.reason, greeks, gap), state
+    why = f"policy {ctx.policy.name}: {wanted.reason}"
+    if isinstance(wanted, Hold):
+        return TickDecision(None, why, greeks, gap, chain_reason=check.reason), state
+    if not check.needed:
+        return TickDecision(None, f"{why}; the vault does not allow a keeper trade now ({check.reason}: {check.words})",
+                            greeks, gap, wanted.target_base, check.reason), state
+    target, notes = clip_to_envelope(snap, wanted.target_base)
+    if target is None:
+        return TickDecision(None, f"{why}; held: {'; '.join(notes)}", greeks, gap, wanted.target_base, check.reason), state
+    if (must_path_opens_by_inclusion(snap, ctx.inclusion_margin_s) and target != check.target_base_wad
+            and check.size_base_wad <= check.base_budget_wad):
+        # Outside the hard band with the grace about to end: if the must path opens before the
+        # trade lands, the vault takes only its own target (MustTargetMismatch otherwise). That
+        # target is also a valid keeper trade (toward zero, max trade, within the budget): send it.
+        target = check.target_base_wad
+        notes = (f"the must path opens within {ctx.inclusion_margin_s:g} s: the contract's own target, which "
+                 "either path accepts",)
+    if notes:
+        why += f"; clipped to {target / WAD:.6g} base ({'; '.join(notes)})"
+    action = _action(snap, target, why)
+    return TickDecision(action, action.reason, greeks, gap, wanted.target_base, check.reason), state
 
 
-def _acceptable_target(snap: Snapshot, target_base: float) -> int | None:
-    """The policy's target in wei, if the contract will accept it; else None."""
-    if not np.isfinite(target_base) or target_base < 0:
-        return None
-    target = int(round(target_base * WAD))
-    size = abs(target - snap.base_balance_wad)
-    if size == 0 or size > snap.max_trade_base_wad:
-        return None
-    holders = int(round(snap.holders_delta * WAD))
-    pre = abs(snap.base_balance_wad - holders)
-    post = abs(target - holders)
-    if post > max(pre, int(round(snap.band * WAD))):
-        return None
-    return target
+def must_path_opens_by_inclusion(snap: Snapshot, margin_s: float) -> bool:
+    """Outside the hard band, and the grace since the last rebalance ends before a transaction
+    sent now is included: the vault may then treat the keeper's trade as the must path."""
+    return (abs(snap.base_balance_wad - snap.holders_delta_wad) > snap.hard_band_wad
+            and snap.timestamp + margin_s >= snap.last_rebalance_at + snap.must_grace_s)
 
 
-def _action(snap: Snapshot, target_wad: int, reason: str) -> Action:
+def clip_to_envelope(snap: Snapshot, target_base: float) -> tuple[int | None, tuple[str, ...]]:
+    """The policy's target, in wei, moved into what the vault accepts from a keeper now; with a note
+    for every limit that bound it. (None, why) when nothing worth a trade is left.
+
+    On the vault's books net delta = base - holders' delta. A keeper trade must move it toward zero
+    (|post| <= |pre|) and may cross zero by at most the dust: the keeper stops at the full hedge
+    (post = 0), leaving the dust to the book's drift until inclusion. Also: size <= maxTradeBaseWad,
+    <= the base budget left, and a buy no larger than the contract's own (capped by the quote held).
+    """
+    if not math.isfinite(target_base):
+        return None, (f"the policy's target {target_base!r} is not a number",)
+    base, check = snap.base_balance_wad, snap.check
+    pre = base - snap.holders_delta_wad
+    buy = pre < 0
+    want = max(int(round(target_base * WAD)), 0)  # long-only
+    wanted_size = want - base if buy else base - want
+    if wanted_size <= 0:
+        return None, (f"the policy's target {target_base:.6g} base would not move net delta {pre / WAD:+.6g} base "
+                      "toward zero on the vault's books",)
+    full_size = abs(max(snap.holders_delta_wad, 0) - base)  # to post-trade net delta zero (or base 0)
+    caps = [
+        (full_size, f"not across zero: the full hedge is {full_size / WAD:.6g} base away"),
+        (snap.max_trade_base_wad, f"max trade {snap.max_trade_base:.6g} base"),
+        (check.base_budget_wad, f"base budget left {check.base_budget_wad / WAD:.6g} base"),
+    ]
+    if buy and check.buy_base:
+        caps.append((check.size_base_wad, f"the contract's own buy {check.size_base_wad / WAD:.6g} base (quote held)"))
+    size = min([wanted_size] + [c for c, _ in caps])
+    notes = tuple(note for cap, note in caps if cap == size and cap < wanted_size)
+    if size <= 0:
+        return None, notes or ("nothing left to trade",)
+    if size < wanted_size and size < snap.dust_wad:
+        # A sliver (a budget nearly spent refills continuously) is not worth a transaction's gas.
+        return None, notes + (f"what is left, {size / WAD:.6g} base, is below the dust {snap.dust:.6g} base",)
+    return (base + size if buy else base - size), notes
+
+
+def loss_at_oracle(size_wad: int, quote_amount: int, buy_base: bool, spot_wad: int, quote_decimals: int = 6) -> int:
+    """What a trade pays over (buy) or receives under (sell) its oracle value, in quote units,
+    rounded up: RebalanceLogic._lossAtOracle, the quantity the vault's loss budget limits."""
+    scale = WAD * 10 ** (18 - quote_decimals)
+    if buy_base:
+        return max(quote_amount - size_wad * spot_wad // scale, 0)
+    return max(-(-size_wad * spot_wad // scale) - quote_amount, 0)
+
+
+def fit_loss_budget(snap: Snapshot, action: Action, quote_amount: int) -> tuple[Action | None, str | None]:
+    """The action if the pool's `quote_amount` for it keeps its loss within the loss budget left;
+    else the trade cut to fit (the loss is convex in size and zero at zero, so a cut by the ratio
+    fits), with a note; (None, why) when what fits is below the dust. The must path is not held
+    to the budgets (the vault charges but does not enforce them)."""
+    if action.must:
+        return action, None
+    left = snap.check.loss_budget_quote
+    loss = loss_at_oracle(action.size_base_wad, quote_amount, action.buy_base, snap.spot_wad)
+    if loss <= left:
+        return action, None
+    size = int(action.size_base_wad * left * LOSS_BUDGET_HEADROOM // loss)
+    note = (f"loss budget left {left / 1e6:,.2f} USD < this trade's loss {loss / 1e6:,.2f} USD against the oracle")
+    if size < snap.dust_wad:
+        return None, f"{note}; what fits, {size / WAD:.6g} base, is below the dust"
+    target = snap.base_balance_wad + size if action.buy_base else snap.base_balance_wad - size
+    return replace(action, target_base_wad=target, size_base_wad=size,
+                   reason=f"{action.reason}; cut to {size / WAD:.6g} base ({note})"), note
+
+
+def execution_bound(fair_quote: int, buy_base: bool, tolerance_bps: int) -> int:
+    """The vault's own execution bound (RebalanceLogic._bound) from the adapter's `quoteAtOracle`:
+    the most quote a buy may pay (rounded up), the least a sell must get (rounded down)."""
+    if buy_base:
+        return -(-fair_quote * (BPS + tolerance_bps) // BPS)
+    return fair_quote * (BPS - tolerance_bps) // BPS
+
+
+def _action(snap: Snapshot, target_wad: int, reason: str, must: bool = False) -> Action:
     return Action(
         target_base_wad=target_wad, expected_nonce=snap.hedge_nonce, buy_base=target_wad > snap.base_balance_wad,
-        size_base_wad=abs(target_wad - snap.base_balance_wad), reason=reason,
+        size_base_wad=abs(target_wad - snap.base_balance_wad), reason=reason, must=must,
     )
-
-
-def _chain_action(snap: Snapshot, reason: str) -> Action:
-    return _action(snap, snap.check.target_base_wad, reason)

@@ -17,7 +17,7 @@ over their decimals: 1e-6 for USDC, 1e-18 for WETH and WAD prices, 1e-36 for bas
       + hedge execution               per Rebalanced: quoteChange + baseChange x oracle price
                                       (what the swap paid against the oracle), pool fee added back
       + pool fees                     - 0.3% of each swap's input (quote in, or base in x oracle)
-      + emergency bounties            - sum of Rebalanced.bounty
+      + must-path bounties            - sum of Rebalanced.bounty (emergency, or a late keeper)
       + unexplained transfers         balance changes no event explains (a donation); zero here
       + NAV rounding                  (NAV - exact equity) at block 1 minus the same at block 0
 

@@ -80,11 +80,16 @@ def _price_and_hedge(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) 
 
 def _net_delta(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) -> Any:
     hours = _col(s, "hours")
-    band, hard = _col(s, "band_weth"), _col(s, "hard_band_weth")
+    dust, hard = _col(s, "dust_weth"), _col(s, "hard_band_weth")
+    band = s["risk"]["band_weth"]
     fig, ax = plt.subplots(figsize=(10, 5))
-    ax.fill_between(hours, [-b for b in band], band, color="tab:green", alpha=0.15, label="band (no trade inside)")
-    ax.plot(hours, hard, color="tab:green", ls="--", lw=0.8, label="hard band (interval waived)")
-    ax.plot(hours, [-h for h in hard], color="tab:green", ls="--", lw=0.8)
+    ax.fill_between(hours, [-d for d in dust], dust, color="tab:green", alpha=0.3,
+                    label="the vault's dust (nothing due inside)")
+    if band is not None:
+        ax.axhspan(-band, band, color="tab:green", alpha=0.1, label=f"the keeper's band ±{band:g} (its policy holds inside)")
+    ax.plot(hours, hard, color="tab:red", ls="--", lw=0.8,
+            label="the vault's hard band (outside past the grace: the must path)")
+    ax.plot(hours, [-h for h in hard], color="tab:red", ls="--", lw=0.8)
     if other is not None:
         ax.plot(_col(other, "hours"), _col(other, "net_delta_weth"), color="tab:gray", lw=1,
                 label="no keeper: net delta")
@@ -95,7 +100,7 @@ def _net_delta(plt: Any, s: dict[str, Any], other: dict[str, Any] | None) -> Any
     ax.axhline(0, color="black", lw=0.5)
     ax.set_xlabel("time since the first step (hours)")
     ax.set_ylabel("net delta (WETH): base held - option holders' delta")
-    ax.set_title(f"Vault net delta and the delta band ({_subtitle(s)})")
+    ax.set_title(f"Vault net delta, the keeper's band and the vault's limits ({_subtitle(s)})")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
     ax.grid(alpha=0.3)
     return fig

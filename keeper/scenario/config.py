@@ -2,7 +2,7 @@
 
 Every error names the field (`path.model: 'brownian' is not one of gbm, merton, regime, csv`).
 The defaults are the demo (`hv demo`): 96 half-hour steps of an 80%-vol GBM, a call-heavy
-option flow on a 500k USDC vault, the keeper following the contract's own band.
+option flow on a 500k USDC vault, the keeper on its default policy (a fixed band of 1 WETH).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keeper.config import read_toml
+from keeper.config import REMOVED_POLICIES, read_toml
+from keeper.policy import DEFAULT_POLICY, POLICY_CLASSES, FixedBand, build_policy
 
 MODELS = ("gbm", "merton", "regime", "csv")
-POLICIES = ("contract", "fixed_band", "whalley_wilmott", "adaptive", "interval")
+POLICIES = tuple(POLICY_CLASSES)
 # The vault's oracle heartbeat is one hour (deploy default): a step longer than that would let
 # the price go stale between steps.
 MAX_STEP_SECONDS = 3_600
@@ -88,7 +89,7 @@ class ListerConfig:
 @dataclass(frozen=True)
 class KeeperSettings:
     enabled: bool = True
-    policy: str = "contract"
+    policy: str = DEFAULT_POLICY
     policy_params: Mapping[str, float] = field(default_factory=dict)
     tick_seconds: float = 0.2
     step_timeout_seconds: float = 30.0  # a step whose keeper never settles is reported, not hung on
@@ -108,6 +109,12 @@ class ScenarioConfig:
     lister: ListerConfig = field(default_factory=ListerConfig)
     keeper: KeeperSettings = field(default_factory=KeeperSettings)
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths (the CSV) resolve here
+
+    @property
+    def keeper_band_weth(self) -> float | None:
+        """The keeper's band when it is fixed (the fixed_band policy); None when it moves."""
+        policy = build_policy(self.keeper.policy, dict(self.keeper.policy_params))
+        return policy.half_width_base if isinstance(policy, FixedBand) else None
 
     @property
     def horizon_seconds(self) -> int:
@@ -257,6 +264,11 @@ def validate(c: ScenarioConfig) -> None:
             need(0.55 <= m <= 1.9, f"lister.{kind}[{i}]", f"moneyness must be 0.55..1.9 (the market's strike range), got {m}")
     need(li.strike_step > 0, "lister.strike_step", f"must be positive, got {li.strike_step}")
     k = c.keeper
+    need(k.policy not in REMOVED_POLICIES, "keeper.policy", f"{k.policy!r} was removed: {REMOVED_POLICIES.get(k.policy)}")
     need(k.policy in POLICIES, "keeper.policy", f"{k.policy!r} is not one of {', '.join(POLICIES)}")
+    try:
+        build_policy(k.policy, dict(k.policy_params))
+    except ValueError as exc:
+        need(False, "keeper.policy_params", str(exc))
     need(0.05 <= k.tick_seconds <= 5, "keeper.tick_seconds", f"must be 0.05..5, got {k.tick_seconds}")
     need(k.step_timeout_seconds > 0, "keeper.step_timeout_seconds", "must be positive")

@@ -23,6 +23,7 @@ from keeper.scenario.accounting import Attribution, as_record, attribute, usd
 from keeper.scenario.config import ScenarioConfig
 from keeper.scenario.paths import MarketPath
 from keeper.scenario.runner import RunResult
+from keeper.snapshot import MUST_REASONS, REASONS
 
 WAD = 10**18
 
@@ -32,11 +33,15 @@ def summarize(cfg: ScenarioConfig, path: MarketPath, r: RunResult, meta: dict[st
     final = attributions[-1]
     hedged_obs = [o for o in r.observations if o.phase == "hedged"]
     step_obs = [o for o in r.observations if o.phase == "step"]
-    band = hedged_obs[0].band_wad / WAD if hedged_obs else 0.0
-    outside = [abs(o.net_delta_wad) > o.band_wad for o in hedged_obs]
+    # The band the keeper keeps is its policy's (the vault has none of its own, only the dust and the
+    # hard band): a fixed band's half-width, else the dust (what any trade is measured against).
+    band = cfg.keeper_band_weth
+    band_wad = int(band * WAD) if band is not None else (hedged_obs[0].dust_wad if hedged_obs else 0)
+    outside = [abs(o.net_delta_wad) > band_wad for o in hedged_obs]
     nav_ps = np.array([o.nav_per_share for o in hedged_obs])
     changes = np.diff(nav_ps)
     rebalances = [e for e in r.logs if e["event"] == "Rebalanced"]
+    must = [e for e in rebalances if REASONS[int(e["args"]["reason"])] in MUST_REASONS]
     gas = _gas(r)
     return {
         "run": {**meta, "hedged": r.hedged, "seed": cfg.seed, "wall_seconds": round(r.wall_seconds, 1),
@@ -57,15 +62,27 @@ def summarize(cfg: ScenarioConfig, path: MarketPath, r: RunResult, meta: dict[st
             "mean_wait_seconds": round(float(np.mean([s.keeper_seconds for s in r.steps])), 3) if r.steps else 0.0,
             "exit_code": r.keeper_exit,
             "traded_weth": sum(abs(int(e["args"]["baseChangeWad"])) for e in rebalances) / WAD,
+            # The must path (emergency, or outside the hard band past the grace): to the contract's
+            # own target, for a bounty the vault pays the caller (in the P&L's "other").
+            "must_path_rebalances": len(must),
+            "must_path_by_reason": dict(Counter(REASONS[int(e["args"]["reason"])] for e in must)),
+            "bounties_usd": sum(int(e["args"]["bounty"]) for e in rebalances) / 1e6,
+            "min_base_budget_left_weth": min((o.base_budget_left_wad for o in hedged_obs), default=0) / WAD,
+            "min_loss_budget_left_usd": min((o.loss_budget_left_quote for o in hedged_obs), default=0) / 1e6,
         },
         "risk": {
-            "band_weth": band,
+            "band_weth": band,  # the keeper's fixed band; None when its policy's band moves
+            "band_measured_weth": band_wad / WAD,  # what "outside the band" is measured against
+            "dust_weth": hedged_obs[0].dust_wad / WAD if hedged_obs else None,
+            "hard_band_weth": hedged_obs[0].hard_band_wad / WAD if hedged_obs else None,
             "time_outside_band": sum(outside) / len(outside) if outside else 0.0,
             # Of that, the part no spot hedge can reach: a put-heavy book with the hedge already at zero.
-            "time_outside_band_unhedgeable": (sum(o.base_wad == 0 and o.net_delta_wad > o.band_wad for o in hedged_obs)
+            "time_outside_band_unhedgeable": (sum(o.base_wad == 0 and o.net_delta_wad > band_wad for o in hedged_obs)
                                               / len(hedged_obs)) if hedged_obs else 0.0,
+            "time_outside_hard_band": (sum(abs(o.net_delta_wad) > o.hard_band_wad for o in hedged_obs)
+                                       / len(hedged_obs)) if hedged_obs else 0.0,
             "steps_outside_band_after_keeper": int(sum(outside)),
-            "steps_outside_band_before_keeper": int(sum(abs(o.net_delta_wad) > o.band_wad for o in step_obs)),
+            "steps_outside_band_before_keeper": int(sum(abs(o.net_delta_wad) > band_wad for o in step_obs)),
             "max_abs_net_delta_weth": max((abs(o.net_delta_wad) for o in step_obs + hedged_obs), default=0) / WAD,
             "max_abs_net_delta_after_keeper_weth": max((abs(o.net_delta_wad) for o in hedged_obs), default=0) / WAD,
             "nav_per_share_step_std_bps": float(np.std(changes) * 1e4) if changes.size > 1 else 0.0,
@@ -145,7 +162,9 @@ def _timeline(cfg: ScenarioConfig, r: RunResult, path: MarketPath, atts: list[At
             "step": o.step, "hours": (o.timestamp - r.t0) / 3600, "price": o.spot_wad / WAD, "vol": o.vol_wad / WAD,
             "base_weth": o.base_wad / WAD, "holders_delta_weth": o.holders_delta_wad / WAD,
             "net_delta_before_weth": pre.net_delta_wad / WAD, "net_delta_weth": o.net_delta_wad / WAD,
-            "band_weth": o.band_wad / WAD, "hard_band_weth": o.hard_band_wad / WAD,
+            "band_weth": cfg.keeper_band_weth, "dust_weth": o.dust_wad / WAD, "hard_band_weth": o.hard_band_wad / WAD,
+            "check_reason": o.check_reason, "base_budget_left_weth": o.base_budget_left_wad / WAD,
+            "loss_budget_left_usd": o.loss_budget_left_quote / 1e6,
             "nav_usd": o.total_assets / 1e6, "nav_per_share": o.nav_per_share, "live_series": o.live_series,
             "margin_ratio_bps": o.margin_ratio_bps,
             "pnl": {"premiums": float(a.premiums), "payoffs": float(a.payoffs), "mark_change": float(a.mark_change),
@@ -204,8 +223,8 @@ def table(summaries: list[dict[str, Any]], console: Console) -> None:
     row("  components sum exactly to it", lambda s: "yes (gap 0)" if s["pnl"]["closes"] else f"NO (gap {s['pnl']['gap']})")
     row("gas paid by the keeper (not in NAV)", lambda s: f"{s['keeper']['gas_usd']:,.2f} ({s['keeper']['gas_eth']:.4f} ETH)"
         if s["run"]["hedged"] else "-")
-    row("rebalances", lambda s: str(s["keeper"]["rebalances"]))
-    row("time outside the band (unhedgeable part)",
+    row("rebalances (on the must path)", lambda s: f"{s['keeper']['rebalances']} ({s['keeper']['must_path_rebalances']})")
+    row(f"time outside the {_band_label(summaries[0])} (unhedgeable)",
         lambda s: f"{s['risk']['time_outside_band']:.0%} ({s['risk']['time_outside_band_unhedgeable']:.0%})")
     row("max |net delta| (WETH)", lambda s: f"{s['risk']['max_abs_net_delta_weth']:,.2f}")
     row("NAV/share change per step, std (bps)", lambda s: f"{s['risk']['nav_per_share_step_std_bps']:.2f}")
@@ -215,6 +234,12 @@ def table(summaries: list[dict[str, Any]], console: Console) -> None:
     row("refused by the vault or market", lambda s: ", ".join(f"{k} {v}" for k, v in s["flow"]["refusals"].items())
         or "none")
     console.print(t)
+
+
+def _band_label(s: dict[str, Any]) -> str:
+    """The keeper's fixed band, or the vault's dust when the keeper's band moves."""
+    band = s["risk"]["band_weth"]
+    return f"±{band:g} WETH band" if band is not None else f"dust ±{s['risk']['band_measured_weth']:g} WETH"
 
 
 def usd_sum(s: dict[str, Any], *keys: str) -> float:

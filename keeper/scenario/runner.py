@@ -31,7 +31,7 @@ from keeper.scenario.config import ScenarioConfig, ScenarioError
 from keeper.scenario.flow import draw_buys, listing_plan
 from keeper.scenario.keeperproc import KeeperProcess
 from keeper.scenario.paths import MarketPath, build_path
-from keeper.snapshot import as_dict
+from keeper.snapshot import REASONS, as_dict
 
 DEPLOYER_KEY = ANVIL_KEYS[0]
 KEEPER_KEY = ANVIL_KEYS[1]
@@ -56,8 +56,11 @@ class Observation:
     total_supply: int
     holders_delta_wad: int
     net_delta_wad: int
-    band_wad: int
-    hard_band_wad: int
+    dust_wad: int  # the vault's dust tolerance: |net delta| at or below it, nothing is due
+    hard_band_wad: int  # outside it past the grace, anyone may hedge (the must path)
+    check_reason: str  # the vault's rebalanceCheck reason (keeper.snapshot.REASONS)
+    base_budget_left_wad: int  # what a keeper may still trade in the window
+    loss_budget_left_quote: int
     margin_ratio_bps: int | None
     emergency: bool
     live_series: int
@@ -245,10 +248,13 @@ def _close(cfg: ScenarioConfig, path: MarketPath, people: Participants, blocks: 
     _require_ok(mined, "closing block")
     after_keeper(None, step, "close", price)
     interval = int(people.m.vault.functions.hedgeParams().call()[2])
+    nonce = None
     for _ in range(UNWIND_ROUNDS if hedged else 0):
         last = observations[-1]
-        if abs(last.net_delta_wad) <= last.band_wad:
+        # Done when nothing is left beyond the dust, or the keeper's policy held a round (its band).
+        if abs(last.net_delta_wad) <= last.dust_wad or last.hedge_nonce == nonce:
             break
+        nonce = last.hedge_nonce
         t = last.timestamp + interval + 1
         step += 1
         blocks.open(t)
@@ -298,7 +304,9 @@ class Observer:
             base_wad=int(s["baseBalanceWad"]), owed=int(s["owedQuote"]), mark_wad=mark,
             total_assets=int(s["totalAssets"]), total_supply=int(s["totalSupply"]),
             holders_delta_wad=int(s["holdersDeltaWad"]), net_delta_wad=int(s["netDeltaWad"]),
-            band_wad=int(s["hedgeParams"]["deltaBandWad"]), hard_band_wad=int(s["hedgeParams"]["hardBandWad"]),
+            dust_wad=int(s["hedgeParams"]["dustDeltaWad"]), hard_band_wad=int(s["hedgeParams"]["hardBandWad"]),
+            check_reason=REASONS[int(s["check"]["reason"])], base_budget_left_wad=int(s["check"]["baseBudgetWad"]),
+            loss_budget_left_quote=int(s["check"]["lossBudgetQuote"]),
             margin_ratio_bps=s["margin_ratio_bps"], emergency=s["emergency"], live_series=len(s["series"]),
             hedge_nonce=int(s["hedge"]["nonce"]),
         )

@@ -44,7 +44,8 @@ def move(market, price: float) -> None:
 def test_keeper_holds_delta_in_band_through_a_price_path_and_idles_inside_it(market, accounts, make_service):
     written_book(market, accounts, calls=10, puts=5)
     service = make_service()
-    band = service.runners[0].last_snapshot.band if service.runners[0].last_snapshot else 1.0
+    band = service.runners[0].ctx.policy.half_width_base  # the keeper's own band (the default: 1 WETH)
+    assert band == 1.0
     path = [3000, 3120, 3260, 3180, 2990, 2850, 2900, 3050]
     for step, price in enumerate(path):
         move(market, price)
@@ -54,7 +55,6 @@ def test_keeper_holds_delta_in_band_through_a_price_path_and_idles_inside_it(mar
             market.buy(accounts[8], 1, 3)  # more calls written mid-path
         decisions = run_until_hold(service)
         snap = service.runners[0].last_snapshot
-        band = snap.band
         assert decisions[-1].action is None, decisions[-1].reason
         assert abs(snap.net_delta) <= band + 1e-9, (price, snap.net_delta)
 

@@ -17,7 +17,7 @@ key = { env = "HV_KEEPER_KEY" }
 name = "eth"
 deployment = "deployments/demo.json"
 policy = "fixed_band"
-policy_params = { band = 0.5 }
+policy_params = { half_width_base = 0.5 }
 """
 
 
@@ -49,7 +49,10 @@ def test_environment_overrides_the_file(tmp_path):
         (("tick_seconds = 5", 'tick_seconds = "soon"'), "keeper.tick_seconds"),
         (("tick_seconds = 5", "tick_second = 5"), "keeper.tick_second"),
         (('policy = "fixed_band"', 'policy = "yolo"'), "vault[0].policy"),
-        (('policy_params = { band = 0.5 }', 'policy_params = { band = "wide" }'), "vault[0].policy_params.band"),
+        (('half_width_base = 0.5', 'half_width_base = "wide"'), "vault[0].policy_params.half_width_base"),
+        (('half_width_base = 0.5', 'band = 0.5'), "vault[0].policy_params.band"),
+        (('half_width_base = 0.5', 'half_width_base = -1'), "vault[0].policy_params"),
+        (('policy = "fixed_band"', 'policy = "whalley_wilmott"'), "vault[0].policy_params"),  # risk_aversion missing
         (('name = "eth"\n', ""), "vault[0].name"),
         (('key = { env = "HV_KEEPER_KEY" }', 'key = { private_key = "0x' + "ab" * 32 + '" }'), "keeper.key"),
         (('key = { env = "HV_KEEPER_KEY" }', 'key = { keystore = "k.json" }'), "keeper.key.password_env"),
@@ -72,3 +75,18 @@ def test_missing_file_and_bad_toml_are_named(tmp_path):
         load(tmp_path / "nope.toml", env={})
     with pytest.raises(ConfigError, match="not valid TOML"):
         load(write(tmp_path, "[keeper"), env={})
+
+
+def test_the_default_policy_is_a_fixed_band_as_wide_as_the_vaults_former_on_chain_band(tmp_path):
+    from keeper.service import vault_policy
+
+    text = GOOD.replace('policy = "fixed_band"\npolicy_params = { half_width_base = 0.5 }\n', "")
+    cfg = load(write(tmp_path, text), env={})
+    assert cfg.vaults[0].policy == "fixed_band" and dict(cfg.vaults[0].policy_params) == {}
+    policy = vault_policy(cfg.vaults[0])
+    assert (policy.half_width_base, policy.rebalance_to) == (1.0, 0.0)  # 1 WETH, back to the full hedge
+
+
+def test_the_removed_contract_policy_is_refused_with_what_to_use_instead(tmp_path):
+    with pytest.raises(ConfigError, match=r"^vault\[0\]\.policy: 'contract' was removed: .*fixed_band"):
+        load(write(tmp_path, GOOD.replace('policy = "fixed_band"', 'policy = "contract"')), env={})

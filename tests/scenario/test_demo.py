@@ -141,6 +141,36 @@ def test_the_keeper_hedged_every_step_and_stayed_in_the_hard_band(runs):
     assert {t["status"] for t in hedged.keeper_txs} == {"confirmed"}
 
 
+def test_the_vault_never_refused_the_keepers_own_decisions(runs):
+    """Under the vault's rules (toward zero, max trade, budgets, the must path's own target) every
+    trade the keeper decided was one the vault accepted: no simulation reverted, nothing was cut."""
+    _, _, hedged, _, _ = runs
+    lines = [json.loads(ln) for ln in (hedged.work_dir / "keeper.log").read_text().splitlines() if ln.startswith("{")]
+    ticks = [ln for ln in lines if ln.get("msg") == "tick"]
+    assert ticks and not [ln for ln in lines if ln.get("msg") == "tick failed; nothing sent"]
+    assert not [t for t in ticks if "held:" in t["reason"]]  # no decision the envelope could not hold
+    rebalances = [e["args"] for e in hedged.logs if e["event"] == "Rebalanced"]
+    hedges = [t for t in hedged.keeper_txs if t["hedge_nonce"] is not None]
+    assert len(rebalances) == len(hedges) == sum(t["decision"] == "rebalance" for t in ticks)
+    dust = hedged.observations[0].dust_wad
+    for a in rebalances:
+        pre, post = int(a["preDeltaWad"]), int(a["postDeltaWad"])
+        assert abs(post) <= abs(pre) and (post >= -dust if pre > 0 else post <= dust)
+
+
+def test_must_path_bounties_are_in_the_attribution_and_the_summary(runs):
+    cfg, _, hedged, _, _ = runs
+    s = summarize(cfg, build_path(cfg), hedged, {})
+    rebalances = [e["args"] for e in hedged.logs if e["event"] == "Rebalanced"]
+    must = [a for a in rebalances if int(a["reason"]) in (3, 7)]  # Emergency, KeeperLate
+    assert s["keeper"]["must_path_rebalances"] == len(must)
+    paid = sum(int(a["bounty"]) for a in rebalances)
+    assert paid == sum(int(a["bounty"]) for a in must)  # only the must path pays one
+    assert attribute(hedged.observations, hedged.logs)[-1].bounties == -Fraction(paid, 10**6)
+    assert s["keeper"]["bounties_usd"] == paid / 1e6
+    assert s["risk"]["band_weth"] == 1.0 and s["risk"]["dust_weth"] == 0.1 and s["risk"]["hard_band_weth"] == 5.0
+
+
 def test_hedging_lowers_the_variance_of_nav_per_share_changes(runs):
     cfg, _, hedged, _, unhedged = runs
     path = build_path(cfg)
@@ -191,6 +221,8 @@ def test_hv_scenario_writes_the_report_and_prints_the_table(tmp_path):
     ('steps = "many"\n', ["steps", "expected an integer"]),
     ('[buyers]\nfavourite = 1\n', ["buyers.favourite", "unknown setting"]),
     ('steps = 1\n', ["lister.tenor_hours", "at least 1 hour"]),
+    ('[keeper]\npolicy = "contract"\n', ["keeper.policy", "'contract' was removed", "fixed_band"]),
+    ('[keeper]\npolicy_params = { band = 1.0 }\n', ["keeper.policy_params", "'band'", "half_width_base"]),
 ])
 def test_bad_scenario_input_is_one_line_naming_the_problem(tmp_path, content, words):
     (tmp_path / "prices.csv").write_text("timestamp,price\n1700000000,abc\n")

@@ -208,13 +208,19 @@ async function flow() {
     assert.ok(note.includes("No rebalances yet (the keeper is not running or has not needed to trade)"), note);
     assert.equal(await page.locator("#delta-chart svg").count(), 0);
     const check = (await chain.lens.riskSnapshot(config.contracts.vault)).check;
-    assert.ok(check.needed, "four written calls should put the vault outside its 1 WETH band");
+    assert.ok(check.needed, "four written calls should put the vault's net delta outside its dust tolerance");
+    const limits = await text("#hedge-limits");
+    const budget = await text("#budget");
+    const hedgeNow = await text("#hedge-check");
     const nonce = (await chain.vault.hedgeState()).nonce;
     const block = await node.getBlock("latest");
     await sendAs(settings.keeper, chain.vault, "rebalance", [check.targetBaseWad, 0n, BigInt(block.timestamp + 600), nonce]);
     await page.waitForSelector("#rebalances tbody tr", { timeout: WAIT_MS });
     await page.waitForSelector("#delta-chart svg path.delta-line", { state: "attached", timeout: WAIT_MS });
-    return { note, rebalances: await page.locator("#rebalances tbody tr").count(), netDelta: await text("#net-delta") };
+    return {
+      note, limits, budget, hedgeNow, rebalances: await page.locator("#rebalances tbody tr").count(),
+      netDelta: await text("#net-delta"), by: await page.locator("#rebalances tbody tr td").nth(1).innerText(),
+    };
   });
 
   await step("withdraw everything (max): shares burn on chain, USDC comes back, the page shows 0 shares", async () => {

@@ -32,6 +32,12 @@ def test_depositor_and_buyer_flow_through_an_injected_wallet(chain, serve_ui, ru
     with capsys.disabled():
         print(f"\n[ui] screenshot after the deposit: {screenshot}")
 
+    hedge = steps["no keeper yet"]
+    assert hedge["limits"].startswith("dust ±0.100 WETH (nothing to hedge inside) · hard band ±5.000 WETH"), hedge
+    assert "200.000 of 200.000 WETH to trade" in hedge["budget"]
+    assert hedge["hedgeNow"] == "the keeper may trade toward zero when its policy wants to"
+    assert hedge["by"] == "keeper" and int(hedge["rebalances"]) == 1
+
     m = chain.market
     assert m.vault.functions.balanceOf(chain.user).call() == 0
     assert m.market.functions.balanceOf(chain.user, chain.call_id).call() == 4 * WAD

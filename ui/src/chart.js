@@ -1,4 +1,5 @@
-// The vault's net delta over time as an inline SVG: the band shaded, each rebalance a vertical
+// The vault's net delta over time as an inline SVG: the dust tolerance shaded (nothing to hedge
+// inside), the hard band dashed (outside it past the grace, anyone may hedge), each rebalance a vertical
 // step from its delta before to its delta after, and the current delta as the last point.
 // Only what the chain records is drawn; between two rebalances the line is straight.
 
@@ -15,12 +16,12 @@ function el(name, attrs, text) {
 }
 
 /**
- * points: [{ time, pre, post }] (WETH, numbers), now: { time, delta } or null, band and hardBand in WETH.
+ * points: [{ time, pre, post }] (WETH, numbers), now: { time, delta } or null, dust and hardBand in WETH.
  * Returns an <svg> element.
  */
-export function deltaChart(points, now, band, hardBand) {
+export function deltaChart(points, now, dust, hardBand) {
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "chart", "aria-label": "net delta over time" });
-  svg.append(el("title", {}, "Net delta of the vault over time (WETH), with the hedge band"));
+  svg.append(el("title", {}, "Net delta of the vault over time (WETH), with the dust tolerance and the hard band"));
   const path = [];
   for (const p of points) path.push([p.time, p.pre], [p.time, p.post]);
   if (now && now.delta !== null) path.push([now.time, now.delta]);
@@ -30,11 +31,11 @@ export function deltaChart(points, now, band, hardBand) {
   let t0 = Math.min(...times);
   let t1 = Math.max(...times);
   if (t1 - t0 < 60) { t0 -= 30; t1 += 30; }
-  const span = Math.max(band * 1.5, ...path.map((p) => Math.abs(p[1]))) * 1.1 || 1;
+  const span = Math.max(dust * 1.5, ...path.map((p) => Math.abs(p[1]))) * 1.1 || 1;
   const x = (t) => PAD.left + (t - t0) / (t1 - t0) * (W - PAD.left - PAD.right);
   const y = (d) => PAD.top + (span - d) / (2 * span) * (H - PAD.top - PAD.bottom);
 
-  svg.append(el("rect", { x: PAD.left, y: y(band), width: W - PAD.left - PAD.right, height: y(-band) - y(band), class: "band" }));
+  svg.append(el("rect", { x: PAD.left, y: y(dust), width: W - PAD.left - PAD.right, height: y(-dust) - y(dust), class: "dust" }));
   for (const level of [hardBand, -hardBand]) {
     if (Math.abs(level) < span) {
       svg.append(el("line", { x1: PAD.left, x2: W - PAD.right, y1: y(level), y2: y(level), class: "hard-band" }));
@@ -48,7 +49,8 @@ export function deltaChart(points, now, band, hardBand) {
 
   const label = (v) => `${v > 0 ? "+" : ""}${v.toFixed(2)}`;
   const ticks = [span, -span, 0];
-  if (y(-band) - y(band) > 28) ticks.push(band, -band); // the band's own labels only where they fit
+  if (y(-dust) - y(dust) > 28) ticks.push(dust, -dust); // the dust's own labels only where they fit
+  for (const level of [hardBand, -hardBand]) if (Math.abs(level) < span * 0.9) ticks.push(level);
   for (const v of ticks) {
     svg.append(el("text", { x: PAD.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, label(v)));
   }

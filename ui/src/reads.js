@@ -4,7 +4,11 @@ import { Contract } from "ethers";
 
 const WAD = 10n ** 18n;
 const MAX_UINT = (1n << 256n) - 1n;
-const REASONS = ["None", "OutsideBand", "OutsideHardBand", "Emergency", "IntervalNotElapsed", "OracleInvalid", "Paused"];
+// IHedgeVault.Reason, in the enum's order.
+const REASONS = ["None", "OutsideDust", "OutsideHardBand", "Emergency", "IntervalNotElapsed", "OracleInvalid", "Paused",
+  "KeeperLate", "BudgetSpent"];
+// The must path: anyone may hedge the vault to its own target, for a bounty.
+export const MUST_REASONS = ["Emergency", "KeeperLate"];
 const MAX_EVENTS = 60;
 
 async function maybe(promise) {
@@ -57,6 +61,7 @@ export class Reader {
     }));
     series.sort((a, b) => (a.expiry - b.expiry) || (a.strikeWad < b.strikeWad ? -1 : 1));
     return {
+      usdDecimals: st.usdDecimals,
       block: Number(snap.blockNumber),
       now: Number(snap.timestamp),
       oracleOk: ok,
@@ -75,9 +80,15 @@ export class Reader {
       volHeartbeat: Number(oracleParams.volHeartbeatSeconds),
       netDeltaWad: ok ? snap.netDeltaWad : null,
       holdersDeltaWad: ok ? snap.holdersDeltaWad : null,
-      bandWad: snap.hedgeParams.deltaBandWad,
+      dustWad: snap.hedgeParams.dustDeltaWad,
       hardBandWad: snap.hedgeParams.hardBandWad,
       minIntervalSeconds: Number(snap.hedgeParams.minRebalanceIntervalSeconds),
+      mustGraceSeconds: Number(snap.hedgeParams.mustGraceSeconds),
+      budgetWindowSeconds: Number(snap.budgetParams.windowSeconds),
+      maxBaseTradedWad: snap.budgetParams.maxBaseTradedWad,
+      maxExecutionLossQuote: snap.budgetParams.maxExecutionLossQuote,
+      baseBudgetLeftWad: snap.check.baseBudgetWad,
+      lossBudgetLeftQuote: snap.check.lossBudgetQuote,
       marginRatioBps: !ok || snap.marginRatioBps === MAX_UINT ? null : snap.marginRatioBps,
       nothingWritten: snap.notionalValueWad === 0n,
       initialMarginBps: Number(snap.riskParams.initialMarginBps),
@@ -85,8 +96,9 @@ export class Reader {
       emergency: snap.hedge.emergency,
       hedgeNonce: Number(snap.hedge.nonce),
       lastRebalanceAt: Number(snap.hedge.lastRebalanceAt),
-      rebalanceDue: snap.check.needed,
+      rebalanceAllowed: snap.check.needed,
       rebalanceReason: REASONS[Number(snap.check.reason)] ?? String(snap.check.reason),
+      mustPathOpen: snap.check.needed && MUST_REASONS.includes(REASONS[Number(snap.check.reason)]),
       minBuyWad: marketParams.minBuyWad,
       minTimeToBuySeconds: Number(marketParams.minTimeToBuySeconds),
       spreadBps: Number(marketParams.spreadBps),

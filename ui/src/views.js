@@ -207,18 +207,45 @@ export function renderPositions(positions, vs, usdDecimals, connected) {
 
 // ------------------------------------------------------------------ hedge and risk
 
+// What the vault's rebalance check says, in plain words (IHedgeVault.Reason).
+export const REASON_WORDS = {
+  None: "nothing to hedge: the net delta is within the dust tolerance",
+  OutsideDust: "the keeper may trade toward zero when its policy wants to",
+  OutsideHardBand: "outside the hard band: the keeper may trade at once",
+  Emergency: "emergency: anyone may hedge the vault to its own target",
+  IntervalNotElapsed: "the keeper traded recently: the next trade waits for the minimum interval",
+  OracleInvalid: "the oracle fails the vault's checks: no trade",
+  Paused: "the vault is paused: no trade",
+  KeeperLate: "the keeper is late: anyone may hedge the vault to its own target",
+  BudgetSpent: "the keeper's trading budget is used up until it refills",
+};
+// Who traded and why, for the history table.
+const REBALANCE_WORDS = {
+  OutsideDust: "keeper",
+  OutsideHardBand: "keeper (outside the hard band)",
+  Emergency: "emergency hedge",
+  KeeperLate: "late-keeper hedge",
+};
+
 export function renderRisk(vs, rebalances) {
   if (!vs) return;
-  const band = vs.bandWad;
+  const dust = vs.dustWad;
   if (vs.netDeltaWad === null) {
     setFigure("net-delta", "unavailable (oracle failing its checks)", null, "muted");
   } else {
     const abs = vs.netDeltaWad < 0n ? -vs.netDeltaWad : vs.netDeltaWad;
-    const where = abs <= band ? "inside the band" : abs <= vs.hardBandWad ? "outside the band" : "outside the hard band";
+    const where = abs <= dust ? "within the dust tolerance" : abs <= vs.hardBandWad ? "inside the hard band" : "outside the hard band";
     setFigure("net-delta", `${fmtSigned(vs.netDeltaWad, 18, 3)} WETH (${where}; holds ${fmtUnits(vs.baseBalanceWad, 18, 3)} WETH against options' delta ${fmtSigned(vs.holdersDeltaWad, 18, 3)})`,
-      vs.netDeltaWad, abs <= band ? "good" : "warn");
+      vs.netDeltaWad, abs <= vs.hardBandWad ? "good" : "warn");
   }
-  setFigure("band", `±${fmtUnits(band, 18, 3)} WETH (hard band ±${fmtUnits(vs.hardBandWad, 18, 3)})`, band);
+  setFigure("hedge-limits",
+    `dust ±${fmtUnits(dust, 18, 3)} WETH (nothing to hedge inside) · hard band ±${fmtUnits(vs.hardBandWad, 18, 3)} WETH (outside it for ${fmtDuration(vs.mustGraceSeconds)} since the last rebalance, anyone may hedge for a bounty)`,
+    dust);
+  const baseFull = vs.baseBudgetLeftWad >= vs.maxBaseTradedWad && vs.lossBudgetLeftQuote >= vs.maxExecutionLossQuote;
+  const spent = vs.baseBudgetLeftWad === 0n || vs.lossBudgetLeftQuote === 0n;
+  setFigure("budget",
+    `${fmtUnits(vs.baseBudgetLeftWad, 18, 3)} of ${fmtUnits(vs.maxBaseTradedWad, 18, 3)} WETH to trade, ${fmtUnits(vs.lossBudgetLeftQuote, vs.usdDecimals, 2)} of ${fmtUnits(vs.maxExecutionLossQuote, vs.usdDecimals, 2)} USDC of execution cost left (per ${fmtDuration(vs.budgetWindowSeconds)}, refilling continuously)`,
+    vs.baseBudgetLeftWad, spent ? "warn" : baseFull ? "good" : "");
   if (vs.marginRatioBps === null) {
     setFigure("margin-ratio", vs.oracleOk ? "no options written" : "unavailable (oracle failing its checks)", null, "muted");
   } else {
@@ -233,16 +260,22 @@ export function renderRisk(vs, rebalances) {
     `${spot}price updated ${fmtDuration(vs.priceAge)} ago${priceStale ? " (stale)" : ""}, limit ${fmtDuration(vs.priceHeartbeat)} · implied vol ${vs.volWad === null ? "" : fmtBps(vs.volWad / 10n ** 14n) + ", "}updated ${fmtDuration(vs.volAge)} ago${volStale ? " (stale)" : ""}`,
     vs.priceAge, priceStale || volStale ? "bad" : "good");
   setFigure("last-rebalance", vs.lastRebalanceAt ? `${fmtDuration(vs.now - vs.lastRebalanceAt)} ago (hedge nonce ${vs.hedgeNonce})` : "never", vs.lastRebalanceAt);
+  setFigure("hedge-check", REASON_WORDS[vs.rebalanceReason] ?? vs.rebalanceReason, vs.rebalanceReason,
+    vs.mustPathOpen ? "bad" : vs.rebalanceReason === "BudgetSpent" ? "warn" : "");
 
   const note = $("keeper-note");
-  const quiet = vs.now - vs.lastRebalanceAt > Math.max(2 * vs.minIntervalSeconds, 600);
   const sentences = [];
   if (rebalances === null) sentences.push("Could not read the rebalance history.");
   else if (!rebalances.length) sentences.push(NO_REBALANCES);
-  else sentences.push(`${rebalances.length} rebalance${rebalances.length === 1 ? "" : "s"} by the keeper; the chart shows the net delta before and after each, and now.`);
-  if (vs.rebalanceDue && quiet) {
+  else sentences.push(`${rebalances.length} rebalance${rebalances.length === 1 ? "" : "s"}; the chart shows the net delta before and after each, and now.`);
+  // The chain's own word: outside the hard band for longer than the grace since the last rebalance.
+  if (vs.rebalanceReason === "KeeperLate" && vs.mustPathOpen) {
     const since = vs.lastRebalanceAt ? `for ${fmtDuration(vs.now - vs.lastRebalanceAt)}` : "yet";
-    sentences.push(`A hedge is due (${vs.rebalanceReason}) but none has happened ${since}: the keeper may not be running.`);
+    sentences.push(`A hedge is due (the net delta is outside the hard band) but none has happened ${since}: the keeper may not be running. Anyone may now hedge the vault to its own target for a small bounty.`);
+  } else if (vs.rebalanceReason === "Emergency" && vs.mustPathOpen) {
+    sentences.push("The vault is in emergency mode: anyone may hedge it to its own target for a small bounty.");
+  } else if (vs.rebalanceReason === "BudgetSpent") {
+    sentences.push("The keeper has used its trading budget for now: it can trade again as the budget refills; only an emergency or late-keeper hedge may trade meanwhile.");
   }
   note.textContent = sentences.join(" ");
   note.dataset.rebalances = rebalances === null ? "" : String(rebalances.length);
@@ -250,14 +283,15 @@ export function renderRisk(vs, rebalances) {
   const chartBox = $("delta-chart");
   const points = (rebalances ?? []).map((r) => ({ time: r.time, pre: wadToNumber(r.preDeltaWad), post: wadToNumber(r.postDeltaWad) }));
   const now = vs.netDeltaWad === null ? null : { time: vs.now, delta: wadToNumber(vs.netDeltaWad) };
-  chartBox.replaceChildren(points.length ? deltaChart(points, now, wadToNumber(band), wadToNumber(vs.hardBandWad)) : "");
+  chartBox.replaceChildren(points.length ? deltaChart(points, now, wadToNumber(dust), wadToNumber(vs.hardBandWad)) : "");
 
   const body = $("rebalances").tBodies[0];
   body.replaceChildren(...(rebalances ?? []).slice(-8).reverse().map((r) => {
     const tr = document.createElement("tr");
     tr.dataset.nonce = String(r.nonce);
     cell(tr, `${fmtDuration(vs.now - r.time)} ago`);
-    cell(tr, r.reason);
+    const who = REBALANCE_WORDS[r.reason] ?? r.reason;
+    cell(tr, r.bounty > 0n ? `${who}, bounty ${fmtUnits(r.bounty, vs.usdDecimals, 2)} USDC` : who);
     cell(tr, `${fmtSigned(r.preDeltaWad, 18, 3)} → ${fmtSigned(r.postDeltaWad, 18, 3)}`);
     cell(tr, fmtSigned(r.baseChangeWad, 18, 3));
     cell(tr, fmtUnits(r.spotWad, 18, 2));
