@@ -424,6 +424,7 @@ class Stack:
 
         libraries = {"RebalanceLogic": self.record.contracts["rebalance_logic"],
                      "ParamsLogic": self.record.contracts["params_logic"]}
+        wiring = tuple(str(getattr(part, "address", part)) for part in wiring)
         address = deploy_project(HedgeVault, sender, wiring, *vault_constructor_args(params), libraries=libraries)
         return HedgeVault.at(address)
 
