@@ -406,7 +406,6 @@ contract HedgeVault is IHedgeVault, ERC4626, AccessControl, LockAndPause {
             quoteToWad: QUOTE_TO_WAD,
             spotWad: spotWad,
             holdersDeltaWad: market.bookDelta(spotWad, volWad),
-            maxTradeBaseWad: _riskParams.maxTradeBaseWad,
             deployedAt: DEPLOYED_AT
         });
     }

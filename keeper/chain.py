@@ -741,16 +741,16 @@ class VaultClient:
         return self.rpc.call(read)
 
     def oracle_quote(self, buy_base: bool, size_wad: int, spot_wad: int) -> int:
-        """The adapter's `quoteAtOracle`: the trade's oracle value with the venue fee and its own
-        impact at the pool's depth, from which the vault computes its execution bound."""
+        """`atOracle` from the adapter's `quoteTrade`: the trade's oracle value with the venue fee and
+        its own impact at the pool's depth, from which the vault computes its execution bound."""
         adapter = Web3.to_checksum_address(self.adapter or "")
-        data = self._adapter.encode_abi("quoteAtOracle", [size_wad, spot_wad, buy_base])
+        data = self._adapter.encode_abi("quoteTrade", [size_wad, spot_wad, buy_base])
 
         def read(w3: Web3) -> int:
             raw = w3.eth.call({"to": adapter, "data": data}, "latest")
-            if len(raw) != 32:
-                raise ImplausibleReply(f"quoteAtOracle: {len(raw)} bytes, expected one uint256")
-            return int.from_bytes(raw, "big")
+            if len(raw) != 96:
+                raise ImplausibleReply(f"quoteTrade: {len(raw)} bytes, expected three uint256")
+            return int.from_bytes(raw[64:96], "big")
 
         return self.rpc.call(read)
 

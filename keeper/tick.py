@@ -226,7 +226,7 @@ def fit_loss_budget(snap: Snapshot, action: Action, quote_amount: int) -> tuple[
 
 
 def execution_bound(fair_quote: int, buy_base: bool, tolerance_bps: int) -> int:
-    """The vault's own execution bound (RebalanceLogic._bound) from the adapter's `quoteAtOracle`:
+    """The vault's own execution bound (RebalanceLogic._bound) from the adapter's `quoteTrade` (`atOracle`):
     the most quote a buy may pay (rounded up), the least a sell must get (rounded down)."""
     if buy_base:
         return -(-fair_quote * (BPS + tolerance_bps) // BPS)

@@ -39,11 +39,13 @@ interface IHedgeVault {
         uint16 maxOracleDeviationBps; // DEX spot must be within this of the oracle
     }
 
-    /// @dev One storage slot. Rolling (leaky-bucket) budgets on keeper trades: in any span of T
-    ///      seconds a keeper trades at most max * (1 + T / window).
+    /// @dev One storage slot, read once per rebalance. Limits on keeper trades: per trade, and rolling
+    ///      (leaky-bucket) budgets per window: over any span of T seconds a keeper trades at most
+    ///      max * (1 + T / window).
     struct BudgetParams {
         uint32 windowSeconds;
-        uint96 maxBaseTradedWad; // base bought plus sold per window
+        uint80 maxTradeBaseWad; // per-rebalance trade cap (the must path's step too)
+        uint80 maxBaseTradedWad; // base bought plus sold per window
         uint64 maxExecutionLossQuote; // paid over the oracle value per window (fee, impact, slippage), quote units
     }
 
@@ -53,7 +55,6 @@ interface IHedgeVault {
         uint16 maintenanceMarginBps; // below this: emergency mode (the liquidation threshold)
         uint16 recoveryMarginBps; // emergency ends only above this (hysteresis)
         uint16 stressBps; // scenario spots: oracle * (1 +- stress)
-        uint96 maxTradeBaseWad; // per-rebalance trade cap
         uint96 maxResidualDeltaWad; // unhedgeable (put-heavy) delta a write may leave
     }
 

@@ -31,10 +31,12 @@ library ParamsLogic {
         external
     {
         _bound("windowSeconds", p.windowSeconds, 1 hours, 7 days);
+        _bound("maxTradeBaseWad", p.maxTradeBaseWad, 1e16, 1e23);
         _bound("maxBaseTradedWad", p.maxBaseTradedWad, 1e16, 1e24);
         _bound("maxExecutionLossQuote", p.maxExecutionLossQuote, quoteUnit, 1e9 * quoteUnit);
         emit IHedgeVault.SetBudgetParams(s, p);
         s.windowSeconds = p.windowSeconds;
+        s.maxTradeBaseWad = p.maxTradeBaseWad;
         s.maxBaseTradedWad = p.maxBaseTradedWad;
         s.maxExecutionLossQuote = p.maxExecutionLossQuote;
     }
@@ -44,14 +46,12 @@ library ParamsLogic {
         _bound("maintenanceMarginBps", p.maintenanceMarginBps, 50, p.initialMarginBps);
         _bound("recoveryMarginBps", p.recoveryMarginBps, p.maintenanceMarginBps + 1, p.initialMarginBps);
         _bound("stressBps", p.stressBps, 100, 5_000);
-        _bound("maxTradeBaseWad", p.maxTradeBaseWad, 1e16, 1e23);
         _bound("maxResidualDeltaWad", p.maxResidualDeltaWad, 0, 1e23);
         emit IHedgeVault.SetRiskParams(s, p);
         s.initialMarginBps = p.initialMarginBps;
         s.maintenanceMarginBps = p.maintenanceMarginBps;
         s.recoveryMarginBps = p.recoveryMarginBps;
         s.stressBps = p.stressBps;
-        s.maxTradeBaseWad = p.maxTradeBaseWad;
         s.maxResidualDeltaWad = p.maxResidualDeltaWad;
     }
 

@@ -38,7 +38,6 @@ library RebalanceLogic {
         uint256 quoteToWad;
         uint256 spotWad;
         int256 holdersDeltaWad;
-        uint256 maxTradeBaseWad;
         uint256 deployedAt; // the must path's grace runs from the later of this and the last rebalance
     }
 
@@ -74,7 +73,8 @@ library RebalanceLogic {
         IHedgeVault.HedgeState memory hs = l.state;
         if (expectedNonce != hs.nonce) revert IHedgeVault.StaleNonce(expectedNonce, hs.nonce);
         IHedgeVault.HedgeParams memory hp = l.params;
-        (Trade memory t, IHedgeVault.RebalanceCheck memory r) = _verify(l, hp, hs, c, targetBaseWad, callerIsKeeper);
+        IHedgeVault.BudgetParams memory b = l.budget;
+        (Trade memory t, IHedgeVault.RebalanceCheck memory r) = _verify(hp, b, hs, c, targetBaseWad, callerIsKeeper);
         _price(t, c, limitQuote, hp);
         if (!t.must) {
             if (t.sizeWad > r.baseBudgetWad) revert IHedgeVault.BaseBudgetExceeded(t.sizeWad, r.baseBudgetWad);
@@ -83,7 +83,6 @@ library RebalanceLogic {
 
         // Effects before the swap: a re-entered or repeated call with this nonce now fails. The must
         // path is charged too, though not refused: a dead keeper's vault must still hedge.
-        IHedgeVault.BudgetParams memory b = l.budget;
         l.state = IHedgeVault.HedgeState({
             nonce: hs.nonce + 1,
             lastRebalanceAt: uint40(block.timestamp),
@@ -120,22 +119,22 @@ library RebalanceLogic {
 
     /// @dev Who may trade now and to where: every guard but the price and the budgets.
     function _verify(
-        Layout storage l,
         IHedgeVault.HedgeParams memory hp,
+        IHedgeVault.BudgetParams memory b,
         IHedgeVault.HedgeState memory hs,
         Call memory c,
         uint256 targetBaseWad,
         bool callerIsKeeper
     ) private view returns (Trade memory t, IHedgeVault.RebalanceCheck memory r) {
         t.baseWad = c.base.balanceOf(address(this));
-        (r, t.preDeltaWad) = _check(hp, l.budget, hs, c, t.baseWad, false);
+        (r, t.preDeltaWad) = _check(hp, b, hs, c, t.baseWad, false);
         if (!r.needed) revert IHedgeVault.RebalanceNotNeeded(r.reason);
         t.reason = r.reason;
         t.must = r.reason == IHedgeVault.Reason.Emergency || r.reason == IHedgeVault.Reason.KeeperLate;
         if (t.must) {
             // The contract's own target, capped by the quote held at its bound (a keeper's own
             // target needs no such pricing here: the swap checks the quote held).
-            (r,) = _check(hp, l.budget, hs, c, t.baseWad, true);
+            (r,) = _check(hp, b, hs, c, t.baseWad, true);
             if (!r.needed) revert IHedgeVault.RebalanceNotNeeded(r.reason);
             // Anyone may act, but the trade is the contract's own. The caller's target only pins it
             // to within the dust: the delta drifts between simulation and inclusion.
@@ -150,7 +149,7 @@ library RebalanceLogic {
         t.buyBase = targetBaseWad > t.baseWad;
         t.sizeWad = t.buyBase ? targetBaseWad - t.baseWad : t.baseWad - targetBaseWad;
         if (t.sizeWad == 0) revert IHedgeVault.ZeroAmount();
-        if (t.sizeWad > c.maxTradeBaseWad) revert IHedgeVault.TradeTooLarge(t.sizeWad, c.maxTradeBaseWad);
+        if (t.sizeWad > b.maxTradeBaseWad) revert IHedgeVault.TradeTooLarge(t.sizeWad, b.maxTradeBaseWad);
         t.postDeltaWad = int256(targetBaseWad) - c.holdersDeltaWad;
         _checkTowardZero(t.preDeltaWad, t.postDeltaWad, hp.dustDeltaWad);
     }
@@ -179,14 +178,14 @@ library RebalanceLogic {
     ///      a buy capped by the quote held at that bound); also the pre-trade net delta.
     function _check(
         IHedgeVault.HedgeParams memory hp,
-        IHedgeVault.BudgetParams storage bp,
+        IHedgeVault.BudgetParams memory b,
         IHedgeVault.HedgeState memory hs,
         Call memory c,
         uint256 baseWad,
         bool priced
     ) private view returns (IHedgeVault.RebalanceCheck memory r, int256 netWad) {
-        (r.baseBudgetWad, r.lossBudgetQuote) = _budgetLeft(bp, hs);
-        (r.targetBaseWad, r.sizeBaseWad, r.buyBase) = MarginLib.hedgeTarget(baseWad, c.holdersDeltaWad, c.maxTradeBaseWad);
+        (r.baseBudgetWad, r.lossBudgetQuote) = _budgetLeft(b, hs);
+        (r.targetBaseWad, r.sizeBaseWad, r.buyBase) = MarginLib.hedgeTarget(baseWad, c.holdersDeltaWad, b.maxTradeBaseWad);
         netWad = int256(baseWad) - c.holdersDeltaWad;
         uint256 absNet = MarginLib.abs(netWad);
         // Inside the dust nothing is due, in emergency too: else anyone could collect the bounty
@@ -231,12 +230,11 @@ library RebalanceLogic {
     }
 
     /// @dev Leaky buckets: each fill drains linearly, `max` per `window`, since the last rebalance.
-    function _budgetLeft(IHedgeVault.BudgetParams storage bp, IHedgeVault.HedgeState memory hs)
+    function _budgetLeft(IHedgeVault.BudgetParams memory b, IHedgeVault.HedgeState memory hs)
         private
         view
         returns (uint256 baseLeftWad, uint256 lossLeftQuote)
     {
-        IHedgeVault.BudgetParams memory b = bp;
         uint256 elapsed = block.timestamp - hs.lastRebalanceAt;
         baseLeftWad = b.maxBaseTradedWad - _drained(hs.baseUsedWad, b.maxBaseTradedWad, elapsed, b.windowSeconds);
         lossLeftQuote = b.maxExecutionLossQuote - _drained(hs.lossUsedQuote, b.maxExecutionLossQuote, elapsed, b.windowSeconds);

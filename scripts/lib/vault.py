@@ -29,11 +29,12 @@ class VaultParams:
         "mustGraceSeconds": 3_600, "executionToleranceBps": 50, "maxOracleDeviationBps": 100,
     })
     budget: dict[str, int] = field(default_factory=lambda: {
-        "windowSeconds": 86_400, "maxBaseTradedWad": 200 * WAD, "maxExecutionLossQuote": 2_000 * USD,
+        "windowSeconds": 86_400, "maxTradeBaseWad": 5 * WAD, "maxBaseTradedWad": 200 * WAD,
+        "maxExecutionLossQuote": 2_000 * USD,
     })
     risk: dict[str, int] = field(default_factory=lambda: {
         "initialMarginBps": 2_000, "maintenanceMarginBps": 1_000, "recoveryMarginBps": 1_500,
-        "stressBps": 2_000, "maxTradeBaseWad": 5 * WAD, "maxResidualDeltaWad": 20 * WAD,
+        "stressBps": 2_000, "maxResidualDeltaWad": 20 * WAD,
     })
     oracle: dict[str, int] = field(default_factory=lambda: {
         "priceHeartbeatSeconds": 3_600, "volHeartbeatSeconds": 86_400, "sequencerGraceSeconds": 3_600,
@@ -55,8 +56,8 @@ class VaultParams:
 
 HEDGE_ORDER = ("dustDeltaWad", "hardBandWad", "minRebalanceIntervalSeconds", "mustGraceSeconds", "executionToleranceBps",
                "maxOracleDeviationBps")
-BUDGET_ORDER = ("windowSeconds", "maxBaseTradedWad", "maxExecutionLossQuote")
-RISK_ORDER = ("initialMarginBps", "maintenanceMarginBps", "recoveryMarginBps", "stressBps", "maxTradeBaseWad", "maxResidualDeltaWad")
+BUDGET_ORDER = ("windowSeconds", "maxTradeBaseWad", "maxBaseTradedWad", "maxExecutionLossQuote")
+RISK_ORDER = ("initialMarginBps", "maintenanceMarginBps", "recoveryMarginBps", "stressBps", "maxResidualDeltaWad")
 ORACLE_ORDER = ("priceHeartbeatSeconds", "volHeartbeatSeconds", "sequencerGraceSeconds", "minPriceWad", "maxPriceWad", "minVolWad", "maxVolWad")
 MARKET_ORDER = ("spreadBps", "maxLiveSeries", "minStrikeBps", "maxStrikeBps", "minExpirySeconds", "maxExpirySeconds",
                 "minTimeToBuySeconds", "rateWad", "minBuyWad")

@@ -191,8 +191,11 @@ def test_after_the_grace_a_stranger_hedges_to_the_contracts_target_for_at_most_t
     assert hv.weth.balanceOf(vault) == check[2] and check[2] - base == 5 * WAD  # the contract's step: the cap
     assert earned == ev["bounty"] == BOUNTY * min(5 * WAD, 5 * WAD) // (5 * WAD) <= BOUNTY
     assert abs(ev["postDeltaWad"]) < abs(ev["preDeltaWad"])
-    # Back inside the hard band, the must path closes: the rest is the keeper's again.
+    # Back inside the hard band, the must path closes: the rest is the keeper's again, after its interval.
     hv.arbitrage()
+    with reverts_with("RebalanceNotNeeded", 4):  # IntervalNotElapsed
+        vault.rebalance(vault.rebalanceCheck()[2], 0, chain.time() + 600, hv.nonce(), hv.tx(attacker))
+    hv.advance(INTERVAL)
     with reverts_with("Unauthorized", attacker):
         vault.rebalance(vault.rebalanceCheck()[2], 0, chain.time() + 600, hv.nonce(), hv.tx(attacker))
 

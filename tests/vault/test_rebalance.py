@@ -505,7 +505,7 @@ def _affordable(hv, vault) -> int:
 def cash_short(hv, vault, depositor, buyer):
     """9k USDC and 7 deep in-the-money calls, with the per-trade cap raised to 10 WETH: the full
     hedge (~7 WETH, ~21k USDC) costs more quote than the vault holds (~19.7k)."""
-    vault.setRiskParams(hv.params_with("risk", maxTradeBaseWad=10 * WAD), {"from": hv.as_timelock()})
+    vault.setBudgetParams(hv.params_with("budget", maxTradeBaseWad=10 * WAD), {"from": hv.as_timelock()})
     hv.deposit(depositor, 9_000 * USD)
     sid = hv.list_series(5_000, 7 * DAY, True)
     hv.buy(buyer, sid, 7 * WAD)
@@ -533,7 +533,7 @@ def test_keeper_target_beyond_the_quote_held_reverts_with_insufficient_funds(hv,
 
 
 def test_emergency_bounty_scales_with_trades_smaller_than_the_hard_band(hv, vault, emergency, attacker):
-    vault.setRiskParams(hv.params_with("risk", maxTradeBaseWad=WAD // 2), {"from": hv.as_timelock()})
+    vault.setBudgetParams(hv.params_with("budget", maxTradeBaseWad=WAD // 2), {"from": hv.as_timelock()})
     check = _check(vault)
     assert check[:2] == (True, EMERGENCY) and check[3] == WAD // 2
     before = hv.usdc.balanceOf(attacker)

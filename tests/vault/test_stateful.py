@@ -51,7 +51,7 @@ MIN_BUY = WAD // 100
 PRICE_HEARTBEAT = 3_600
 EMERGENCY_BOUNTY = 10 * USD
 # Tight budgets, so that the hostile keeper meets them within a run of a few steps.
-BUDGET = {"windowSeconds": 3_600, "maxBaseTradedWad": 12 * WAD, "maxExecutionLossQuote": 150 * USD}
+BUDGET = {"windowSeconds": 3_600, "maxTradeBaseWad": 5 * WAD, "maxBaseTradedWad": 12 * WAD, "maxExecutionLossQuote": 150 * USD}
 HARD_BAND = 10 * WAD  # wider than the default: most runs stay on the keeper's side of the must path
 EMERGENCY, KEEPER_LATE = 3, 7
 KEEPER_ERRORS = ("RebalanceNotNeeded", "DexPriceDeviation", "TradeTooLarge", "NotTowardZero", "SlippageExceeded",
