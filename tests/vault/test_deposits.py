@@ -7,6 +7,8 @@ are inequalities (marks decay with time).
 
 from __future__ import annotations
 
+import pytest
+
 from tests.vault.conftest import DAY, NUM, USD, WAD, reverts_with
 
 CAP = 10_000_000 * USD  # VaultParams.deposit_cap
@@ -284,3 +286,20 @@ def test_share_price_unchanged_by_deposits_and_withdrawals(hv, vault, depositor,
     assert price() >= before
     vault.withdraw(1_234_567, depositor2, depositor2, {"from": depositor2})
     assert price() >= before
+
+
+# ------------------------------------------------------------------------- ERC-4626 views never panic
+
+
+@pytest.mark.parametrize("donated", [2**128, 2**200, 2**255], ids=["2^128", "2^200", "2^255"])
+def test_the_4626_views_never_panic_on_absurd_balances(hv, vault, depositor, donated, calls):
+    """ERC-4626: max* "MUST NOT revert". Past ~1.16e65 quote units, quote x 1e12 overflowed in the
+    valuation and every view panicked (0x11). Balances now count up to 2^128 units (3.4e32 USDC): the
+    views answer, and NAV saturates there instead of wrapping."""
+    hv.mint_usd(vault, donated)
+    nav = vault.totalAssets()
+    assert 0 < nav <= 2**128 + 10**13  # the saturated quote, plus the vault's other holdings, minus the book
+    for view in (vault.maxDeposit, vault.maxMint, vault.maxWithdraw, vault.maxRedeem):
+        view(depositor)  # must answer
+    assert vault.maxWithdraw(depositor) <= vault.convertToAssets(vault.balanceOf(depositor)) + 1
+    assert vault.maxRedeem(depositor) <= vault.balanceOf(depositor)
