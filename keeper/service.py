@@ -246,24 +246,26 @@ class KeeperService:
         a = decision.action
         assert a is not None
         expected = r.client.expected_quote(a.buy_base, a.size_base_wad)
+        # An implausible quote is a fault to count and back off from, not a budget question.
+        self._check_bound(r, snap, a, expected)
         fitted, note = fit_loss_budget(snap, a, expected)
         if fitted is a:
             return decision, expected
         if fitted is not None:
             expected = r.client.expected_quote(fitted.buy_base, fitted.size_base_wad)
+            self._check_bound(r, snap, fitted, expected)
             loss = loss_at_oracle(fitted.size_base_wad, expected, fitted.buy_base, snap.spot_wad)
             if loss <= snap.check.loss_budget_quote:
                 return replace(decision, action=fitted, reason=fitted.reason), expected
             note = f"{note}; cut to {fitted.size_base_wad / 10**18:.6g} base it would still lose {loss / 1e6:,.2f} USD"
         return replace(decision, action=None, reason=f"{decision.reason}; held: {note}"), None
 
-    def _rebalance(self, r: VaultRunner, snap: Snapshot, decision: TickDecision, tick_id: int, expected: int) -> None:
-        a = decision.action
-        assert a is not None
-        # The keeper's limit must be tighter than the contract's bound, never the other way round:
-        # a quote past the bound is a pool the trade would revert on, or a false answer (with
-        # it, the limit would silently fall back to the contract's looser bound). The check carries
-        # the bound for the contract's own target; any other size asks the adapter, as the vault does.
+    @staticmethod
+    def _check_bound(r: VaultRunner, snap: Snapshot, a: Any, expected: int) -> None:
+        """The keeper's limit must be tighter than the contract's bound, never the other way round:
+        a quote past the bound is a pool the trade would revert on, or a false answer (with it, the
+        limit would silently fall back to the contract's looser bound). The check carries the bound
+        for the contract's own target; any other size asks the adapter, as the vault does."""
         if a.target_base_wad == snap.check.target_base_wad and snap.check.limit_quote:
             bound = snap.check.limit_quote
         else:
@@ -271,6 +273,10 @@ class KeeperService:
             bound = execution_bound(fair, a.buy_base, snap.execution_tolerance_bps)
         if expected > bound if a.buy_base else expected < bound:
             raise SimulationFailed(f"PoolQuoteOutsideBound(quote={expected}, bound={bound}, buy={a.buy_base})")
+
+    def _rebalance(self, r: VaultRunner, snap: Snapshot, decision: TickDecision, tick_id: int, expected: int) -> None:
+        a = decision.action
+        assert a is not None
         limit = keeper_limit(expected, a.buy_base, tolerance_bps=20)
         deadline = snap.timestamp + 300
         data = r.client.rebalance_data(a.target_base_wad, limit, deadline, a.expected_nonce)

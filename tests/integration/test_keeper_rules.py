@@ -74,8 +74,10 @@ def rebalanced(market, block: int | None = None) -> list[dict]:
     return [dict(e["args"]) for e in logs]
 
 
-def set_budget(market, window_s: int = 86_400, base_wad: int = 200 * WAD, loss_quote: int = 2_000 * USD) -> None:
-    market.govern(market.vault, market.vault.encode_abi("setBudgetParams", [(window_s, base_wad, loss_quote)]))
+def set_budget(market, window_s: int = 86_400, base_wad: int = 200 * WAD, loss_quote: int = 2_000 * USD,
+               max_trade_wad: int = 5 * WAD) -> None:
+    market.govern(market.vault,
+                  market.vault.encode_abi("setBudgetParams", [(window_s, max_trade_wad, base_wad, loss_quote)]))
     market.refresh_oracles()
     market.arbitrage_to_oracle()
 
@@ -122,7 +124,12 @@ def test_the_must_path_sends_the_contracts_target_and_with_the_budget_spent_the_
     service = make_service()
     use_policy(service, Never())  # the keeper's policy holds: only the must path may trade
     snap = service.runners[0].client.snapshot()
-    # Never rebalanced (lastRebalanceAt 0) and outside the hard band: the grace is long over.
+    # Never rebalanced: the grace runs from deployment, so outside the hard band the keeper may, nobody else.
+    assert snap.check.reason == "OutsideHardBand" and not snap.check.must
+    market.advance(3_601)
+    market.refresh_oracles()
+    market.arbitrage_to_oracle()
+    snap = service.runners[0].client.snapshot()
     assert snap.check.reason == "KeeperLate" and snap.check.must
 
     d = tick(service)
