@@ -140,7 +140,9 @@ def test_a_lost_reply_to_send_raw_transaction_is_reconciled_not_sent_twice(marke
     assert service.tick_all() == [None]
     [tx] = service.journal.all_txs()
     assert tx.status == "signed"  # journalled before the broadcast; the broadcast's fate unknown
-    assert market.hedge_nonce() == 1  # ... but it did land
+    # ... but the node took it. (Anvil answers a broadcast before it mines it: wait for the block.)
+    market.w3.eth.wait_for_transaction_receipt(tx.hash, timeout=60)
+    assert market.hedge_nonce() == 1
     assert metric(service, "hv_ticks_total", vault="eth", outcome="rpc_unavailable") == 1
 
     decisions = tick_until_hold(service)
@@ -237,7 +239,7 @@ def test_a_nonce_taken_between_simulation_and_broadcast_is_dropped_and_the_hedge
         other = Account.from_key(KEEPER_KEY).sign_transaction(
             {"to": KEEPER, "value": 0, "gas": 21_000, "maxFeePerGas": 50 * GWEI, "maxPriorityFeePerGas": GWEI,
              "nonce": nonce, "chainId": w3.eth.chain_id, "type": 2})
-        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(other.raw_transaction), timeout=10)
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(other.raw_transaction), timeout=60)
 
     proxy.fault("eth_sendRawTransaction", "before", fn=another_process_uses_the_keeper_account, times=1)
     assert service.tick_all() == [None]
@@ -296,7 +298,7 @@ def test_a_reorg_that_takes_the_hedge_away_is_noticed_and_the_same_transaction_l
     assert market.w3.eth.block_number == head
     assert market.hedge_nonce() == 0 and keeper_nonce(market) == 0
     if fate == "re-included":  # another node still had it: it lands again, in a later block
-        market.w3.eth.send_raw_transaction(tx.raw)
+        market.w3.eth.wait_for_transaction_receipt(market.w3.eth.send_raw_transaction(tx.raw), timeout=60)
         assert market.hedge_nonce() == 1
 
     tick_until_hold(service)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,14 @@ def run_until_hold(service, max_ticks: int = 8) -> list:
         if d is None or d.action is None:
             break
     return decisions
+
+
+def _wait_until_mined(market, address: str, timeout: float = 60) -> None:
+    """Anvil answers a broadcast before it mines it: wait until everything `address` sent is in a block."""
+    deadline = time.monotonic() + timeout
+    while market.w3.eth.get_transaction_count(address, "pending") > market.w3.eth.get_transaction_count(address):
+        assert time.monotonic() < deadline, f"{address}'s transactions still pending after {timeout}s"
+        time.sleep(0.05)
 
 
 def sent(service) -> list:
@@ -77,6 +86,7 @@ def test_a_killed_keeper_restarts_without_a_duplicate(market, accounts, chain, t
     hv = [str(Path(sys.prefix) / "bin" / "hv"), "keeper", "once", "--config", str(cfg)]
     crashed = subprocess.run(hv, env=env, capture_output=True, text=True, timeout=300)
     assert crashed.returncode == 86, crashed.stderr  # died at the failpoint
+    _wait_until_mined(market, Account.from_key(KEEPER_KEY).address)  # what it broadcast, if anything
     nonce_after_crash = market.hedge_nonce()
     assert nonce_after_crash == (1 if failpoint == "after-broadcast" else 0)
 
@@ -200,7 +210,6 @@ def test_two_keepers_on_one_vault_never_double_hedge(market, accounts, make_serv
 def test_keeper_run_serves_health_and_metrics_hedges_and_stops_on_sigterm(market, accounts, chain, tmp_path):
     import json
     import signal
-    import time
     import urllib.request
 
     node, deployment = chain

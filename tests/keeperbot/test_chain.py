@@ -111,7 +111,8 @@ def test_crash_between_journal_and_broadcast_is_rebroadcast_once(make_sender, no
 def test_crash_after_broadcast_before_receipt_is_recognised_as_landed(make_sender, node, stack, w3, journal, keeper_key):
     sender = make_sender([node.url], keeper_key, journal)
     to, data = approve_call(stack, stack.address("uniswap_router"), 9)
-    sender.send(to=to, data=data, vault="v", wait=False)  # broadcast; process dies before the receipt
+    sent = sender.send(to=to, data=data, vault="v", wait=False)  # broadcast; process dies before the receipt
+    w3.eth.wait_for_transaction_receipt(sent.tx_hash, timeout=60)  # the node mines it (after answering the broadcast)
     report = reconcile(sender.rpc, journal, keeper_key.address)
     assert (report.confirmed, report.rebroadcast) == (1, 0)
     assert w3.eth.get_transaction_count(keeper_key.address) == 1
