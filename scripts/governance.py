@@ -1,7 +1,7 @@
 """Propose, list and execute parameter changes through the HedgeTimelock.
 
     python scripts/governance.py --network hv-anvil propose vault setDepositCap '[5000000000000]'
-    python scripts/governance.py --network hv-anvil propose vault setHedgeParams '[{"maxSlippageBps": 100}]'
+    python scripts/governance.py --network hv-anvil propose vault setHedgeParams '[{"executionToleranceBps": 100}]'
     python scripts/governance.py --network hv-anvil list
     python scripts/governance.py --network hv-anvil execute 0x3f1c...
     python scripts/governance.py --network hv-anvil cancel 0x3f1c...
@@ -318,7 +318,7 @@ def run_command(args: argparse.Namespace) -> str:
         except json.JSONDecodeError as exc:
             raise GovernanceError(f"arguments are not JSON ({exc.msg}): {args.args}") from None
         if not isinstance(call_args, list):
-            raise GovernanceError("arguments must be a JSON list, e.g. '[5000000]' or '[{\"maxSlippageBps\": 100}]'")
+            raise GovernanceError("arguments must be a JSON list, e.g. '[5000000]' or '[{\"executionToleranceBps\": 100}]'")
         p = gov.propose(args.target, args.function, call_args, sender, delay=args.delay, salt=args.salt)
         return f"proposed {p.id}\n  {p.target_key}.{p.function} eta {p.eta} (delay {p.delay} s)\n  recorded in {gov.book.path}"
     if args.command == "execute":
