@@ -40,7 +40,7 @@ FloatArray = NDArray[np.float64]
 HOLD_IN_BAND = 0
 HOLD_NOT_DUE = 1
 HOLD_CLAMPED = 2  # desired hedge is below zero and the hedge is already zero: nothing reachable
-HOLD_NOT_WORTH_IT = 3  # risk reduction worth less than gas + trading cost
+HOLD_NOT_WORTH_IT = 3  # risk reduction worth less than the transaction's gas
 REBALANCE = 4
 REBALANCE_CLAMPED = 5  # traded, but the long-only clamp left a residual
 
@@ -297,7 +297,7 @@ def _finish(
 
     ``benefit_check = (risk_aversion, horizon_years)`` enables the gas rule: skip a trade whose
     variance reduction over the horizon, valued at ``risk_aversion / 2`` USD per USD², is worth
-    less than its gas plus trading cost.
+    less than its gas (the proportional cost is the Whalley-Wilmott band's to price).
     """
     hedge, opt = a["hedge_base"], a["option_delta"]
     dev = opt + hedge
@@ -317,7 +317,7 @@ def _finish(
         risk_aversion, horizon = benefit_check
         var_cut = (dev * dev - after * after) * a["spot"] ** 2 * a["vol"] ** 2 * np.asarray(horizon, dtype=np.float64)
         benefit = 0.5 * risk_aversion * var_cut
-        worth = benefit >= cost
+        worth = benefit >= a["gas_usd"]
     do = trade & worth
     code = np.full(dev.shape, hold_code, dtype=np.int8)
     code[trigger & ~reachable & clamped] = HOLD_CLAMPED
@@ -357,7 +357,7 @@ def _check_rebalance_to(value: float) -> None:
         )
 
 
-def _describe(policy: HedgePolicy, plan: HedgePlan, inputs: HedgeInputs) -> Decision:
+def describe_plan(policy: HedgePolicy, plan: HedgePlan, inputs: HedgeInputs) -> Decision:
     """One-element plan -> Decision with a reason that carries its numbers and units."""
     code = int(plan.code.reshape(-1)[0])
     scalar = {
@@ -382,8 +382,7 @@ def _describe(policy: HedgePolicy, plan: HedgePlan, inputs: HedgeInputs) -> Deci
             f"{policy.name}: {band}, but the hedge is already 0 base and cannot go short; residual {residual:.6g} base"
         ),
         HOLD_NOT_WORTH_IT: (
-            f"{policy.name}: {band}, but risk benefit {scalar['benefit_usd']:.4g} USD < gas and trading cost "
-            f"{scalar['cost_usd']:.4g} USD"
+            f"{policy.name}: {band}, but risk benefit {scalar['benefit_usd']:.4g} USD < the transaction's gas"
         ),
     }
     return Hold(reasons[code], residual)
@@ -398,7 +397,7 @@ class _DecideMixin:
             if np.ndim(value) != 0 or not math.isfinite(float(value)):
                 raise ValueError(f"book.{name} must be a finite scalar for a tick decision, got {value!r}")
         inputs = HedgeInputs.from_tick(book, market, state)
-        return _describe(self, self.plan(inputs), inputs)  # type: ignore[arg-type, attr-defined]
+        return describe_plan(self, self.plan(inputs), inputs)  # type: ignore[arg-type, attr-defined]
 
 
 # ----------------------------------------------------------------------------- policies
@@ -490,25 +489,24 @@ def gas_half_width(
     spot: ArrayLike,
     vol: ArrayLike,
     gas_usd: ArrayLike,
-    cost_rate: float,
     risk_aversion: float,
     horizon_years: ArrayLike,
     rebalance_to: float,
 ) -> FloatArray:
-    """Smallest deviation x whose trade to ``rebalance_to · x`` pays for itself.
+    """Smallest deviation x whose trade to ``rebalance_to · x`` pays for its gas.
 
-    Solves ``(γ/2)(1 - ρ²) x² S² σ² h = gas + λ S (1 - ρ) x`` for x >= 0: the hedging-error
-    variance removed over the horizon h, valued at γ/2 per USD², equals the gas plus the
-    proportional cost. Higher forecast vol narrows the band; dearer gas widens it. With no
-    variance (σ = 0 or h = 0) and a positive cost, the band is infinite: never worth trading.
+    Solves ``(γ/2)(1 - ρ²) x² S² σ² h = gas`` for x >= 0: the hedging-error variance removed over
+    the horizon h, valued at γ/2 per USD², equals the transaction's gas. The proportional cost is
+    not in it: the Whalley-Wilmott band beside it prices that (counting it in both made the band
+    too wide). Higher forecast vol narrows the band; dearer gas widens it; at zero gas it is 0.
+    With no variance (σ = 0 or h = 0) and gas to pay, the band is infinite: never worth trading.
     """
     s = np.asarray(spot, dtype=np.float64)
     a = 0.5 * risk_aversion * (1.0 - rebalance_to**2) * s * s * np.asarray(vol) ** 2 * horizon_years
-    b = cost_rate * s * (1.0 - rebalance_to)
     c = np.asarray(gas_usd, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = (b + np.sqrt(b * b + 4.0 * a * c)) / (2.0 * a)
-    return np.where(a > 0.0, x, np.where((b > 0.0) | (c > 0.0), np.inf, 0.0))
+        x = np.sqrt(c / a)
+    return np.where(a > 0.0, x, np.where(c > 0.0, np.inf, 0.0))
 
 
 @dataclass(frozen=True)
@@ -517,9 +515,10 @@ class AdaptiveBand(_DecideMixin):
 
     Half-width = max(Whalley-Wilmott band, gas band, floor), where the gas band
     (:func:`gas_half_width`) is the deviation at which the variance the trade removes over
-    ``horizon_s``, at the *forecast* volatility, is worth its gas and trading cost. On top of
-    the band, each proposed trade (after the long-only clamp) must itself pass that test, so a
-    hedge is skipped when gas is dear relative to the risk it removes. The forecast volatility
+    ``horizon_s``, at the *forecast* volatility, is worth its gas. On top of the band, each
+    proposed trade (after the long-only clamp) must itself pass that test, so a hedge is skipped
+    when gas is dear relative to the risk it removes. The proportional cost is priced once, by
+    the Whalley-Wilmott band: at zero gas the adaptive band is that band. The forecast volatility
     comes from the policy state (EWMA, or a GARCH forecast the keeper stores there).
     """
 
@@ -542,9 +541,7 @@ class AdaptiveBand(_DecideMixin):
         ww = whalley_wilmott_half_width(
             a["gamma"], a["spot"], a["tau_years"], inputs.rate, inputs.cost_rate, self.risk_aversion
         )
-        gas = gas_half_width(
-            a["spot"], a["vol"], a["gas_usd"], inputs.cost_rate, self.risk_aversion, horizon, self.rebalance_to
-        )
+        gas = gas_half_width(a["spot"], a["vol"], a["gas_usd"], self.risk_aversion, horizon, self.rebalance_to)
         outer = np.maximum(np.maximum(ww, gas), self.min_half_width_base)
         return _band_plan(a, outer, self.rebalance_to, inputs, benefit_check=(self.risk_aversion, horizon))
 

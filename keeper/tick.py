@@ -2,19 +2,10 @@
 
 Pure: no RPC, no clock, no disk. The service feeds it a snapshot and sends what it returns.
 
-The keeper decides when, the chain bounds what (docs/KEEPER.md, "Deciding"):
-
-* must path (the vault's check says Emergency or KeeperLate): anyone may trade, but only to the
-  contract's own target, so the keeper sends exactly that, whatever its policy says;
-* otherwise the keeper trades only when the chain allows a keeper trade (`check.needed`) AND its
-  policy wants one; the policy's target is then clipped into the envelope the vault enforces:
-  toward zero and never across it (the full hedge is the farthest point; the dust the vault lets a
-  trade cross by is left to the book's drift between simulation and inclusion), size within
-  maxTradeBaseWad, the base budget left and, for a buy, the quote held. A target the envelope
-  cannot hold at all is a hold, never the contract's full-hedge target in its place;
-* one exception to the policy's size: outside the hard band with the must-path grace ending before
-  the transaction can land (`inclusion_margin_s`), the vault may take the trade as the must path,
-  which accepts only its own target; the keeper then sends that target, a valid keeper trade too.
+The decision itself is keeper.decision.decide, the function the backtester runs on every simulated
+path: the policy decides, the vault's envelope bounds (docs/KEEPER.md, "Deciding"). Here it is fed
+the chain's own `rebalanceCheck`, and its float sizes are cut to the wei by the caps the vault
+checks exactly.
 
 The loss budget needs the pool's quote for the trade, which only the service can read: it applies
 `fit_loss_budget` before signing.
@@ -28,15 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from keeper import decision
+from keeper import envelope as env_mod
+from keeper.decision import LOSS_BUDGET_HEADROOM
+from keeper.envelope import Check, Envelope, EnvelopeState
 from keeper.greeks import SECONDS_PER_YEAR, BookGreeks, JumpParams, OptionBook, book_greeks
-from keeper.policy import HedgePolicy, Hold, MarketState, PolicyState
+from keeper.policy import HedgeInputs, HedgePolicy, MarketState, PolicyState, describe_plan
 from keeper.snapshot import Snapshot
 
 WAD = 10**18
 BPS = 10_000
-# A trade cut to fit the loss budget aims at this share of what is left: the pool may move a little
-# before the transaction is included.
-LOSS_BUDGET_HEADROOM = 0.9
 
 
 @dataclass(frozen=True)
@@ -114,8 +106,9 @@ def decide(snap: Snapshot, ctx: TickContext, state: PolicyState) -> tuple[TickDe
             chain_reason=check.reason,
         ), state
     if check.must:
+        # The contract's target, whatever the policy says; no pricing needed (decision.TRADE_MUST).
         action = _action(snap, check.target_base_wad, f"must path ({check.reason}: {check.words}): the contract's own "
-                         f"target {check.target_base_wad / WAD:.6g} base", must=True)
+                         f"target {check.target_base_wad / WAD:.6g} base; the policy is overridden", must=True)
         return TickDecision(action, action.reason, chain_reason=check.reason), state
     if snap.emergency:
         return TickDecision(None, f"emergency mode, but nothing to hedge beyond the dust ({check.reason})",
@@ -128,71 +121,67 @@ def decide(snap: Snapshot, ctx: TickContext, state: PolicyState) -> tuple[TickDe
         gas_price_gwei=ctx.gas_price_gwei, gas_per_hedge=ctx.gas_per_hedge, fee_bps=ctx.fee_bps,
     )
     state = state.observe(market)
-    wanted = ctx.policy.decide(greeks, market, state)
-    why = f"policy {ctx.policy.name}: {wanted.reason}"
-    if isinstance(wanted, Hold):
+    inputs = HedgeInputs.from_tick(greeks, market, state)
+    plan = decision.decide(
+        ctx.policy, inputs, Envelope.from_snapshot(snap), Check.from_snapshot(snap), EnvelopeState.from_snapshot(snap),
+        snap.holders_delta, float(snap.timestamp), ctx.inclusion_margin_s,
+    )
+    code = int(plan.code[0])
+    why = f"policy {ctx.policy.name}: {describe_plan(ctx.policy, plan.policy, inputs).reason}"
+    wanted = float(np.asarray(plan.policy.target_base).reshape(-1)[0])
+    if code == decision.HOLD_POLICY:
         return TickDecision(None, why, greeks, gap, chain_reason=check.reason), state
-    if not check.needed:
+    if code == decision.HOLD_NOT_ALLOWED:
         return TickDecision(None, f"{why}; the vault does not allow a keeper trade now ({check.reason}: {check.words})",
-                            greeks, gap, wanted.target_base, check.reason), state
-    target, notes = clip_to_envelope(snap, wanted.target_base)
+                            greeks, gap, wanted, check.reason), state
+    if code == decision.TRADE_MUST_SOON:
+        action = _action(snap, check.target_base_wad, f"{why}; the must path opens within {ctx.inclusion_margin_s:g} s: "
+                         "the contract's own target, which either path accepts")
+        return TickDecision(action, action.reason, greeks, gap, wanted, check.reason), state
+    target, notes = clip_to_envelope(snap, wanted, plan)
     if target is None:
-        return TickDecision(None, f"{why}; held: {'; '.join(notes)}", greeks, gap, wanted.target_base, check.reason), state
-    if (must_path_opens_by_inclusion(snap, ctx.inclusion_margin_s) and target != check.target_base_wad
-            and check.size_base_wad <= check.base_budget_wad):
-        # Outside the hard band with the grace about to end: if the must path opens before the
-        # trade lands, the vault takes only its own target (MustTargetMismatch otherwise). That
-        # target is also a valid keeper trade (toward zero, max trade, within the budget): send it.
-        target = check.target_base_wad
-        notes = (f"the must path opens within {ctx.inclusion_margin_s:g} s: the contract's own target, which "
-                 "either path accepts",)
+        return TickDecision(None, f"{why}; held: {'; '.join(notes)}", greeks, gap, wanted, check.reason), state
     if notes:
         why += f"; clipped to {target / WAD:.6g} base ({'; '.join(notes)})"
     action = _action(snap, target, why)
-    return TickDecision(action, action.reason, greeks, gap, wanted.target_base, check.reason), state
+    return TickDecision(action, action.reason, greeks, gap, wanted, check.reason), state
 
 
-def must_path_opens_by_inclusion(snap: Snapshot, margin_s: float) -> bool:
-    """Outside the hard band, and the grace since the last rebalance ends before a transaction
-    sent now is included: the vault may then treat the keeper's trade as the must path."""
-    return (abs(snap.base_balance_wad - snap.holders_delta_wad) > snap.hard_band_wad
-            and snap.timestamp + margin_s >= snap.last_rebalance_at + snap.must_grace_s)
+def clip_to_envelope(snap: Snapshot, target_base: float,
+                     plan: decision.DecisionPlan | None = None) -> tuple[int | None, tuple[str, ...]]:
+    """The policy's target moved into what the vault accepts from a keeper now (keeper.envelope.clip,
+    the rule the backtester runs), in wei; with a note for every limit that bound it. (None, why)
+    when nothing worth a trade is left.
 
-
-def clip_to_envelope(snap: Snapshot, target_base: float) -> tuple[int | None, tuple[str, ...]]:
-    """The policy's target, in wei, moved into what the vault accepts from a keeper now; with a note
-    for every limit that bound it. (None, why) when nothing worth a trade is left.
-
-    On the vault's books net delta = base - holders' delta. A keeper trade must move it toward zero
-    (|post| <= |pre|) and may cross zero by at most the dust: the keeper stops at the full hedge
-    (post = 0), leaving the dust to the book's drift until inclusion. Also: size <= maxTradeBaseWad,
-    <= the base budget left, and a buy no larger than the contract's own (capped by the quote held).
+    The sizes are then cut to the wei by the same limits in integers, so float rounding can never
+    push a trade past a cap the vault checks exactly (maxTradeBaseWad, the budget, across zero).
     """
     if not math.isfinite(target_base):
         return None, (f"the policy's target {target_base!r} is not a number",)
+    chk = Check.from_snapshot(snap) if plan is None else plan.check
+    _, size_f, flags_a = env_mod.clip(Envelope.from_snapshot(snap), chk, np.array([snap.base_balance]),
+                                      np.array([snap.holders_delta]), np.array([target_base]))
     base, check = snap.base_balance_wad, snap.check
     pre = base - snap.holders_delta_wad
     buy = pre < 0
-    want = max(int(round(target_base * WAD)), 0)  # long-only
-    wanted_size = want - base if buy else base - want
-    if wanted_size <= 0:
-        return None, (f"the policy's target {target_base:.6g} base would not move net delta {pre / WAD:+.6g} base "
-                      "toward zero on the vault's books",)
     full_size = abs(max(snap.holders_delta_wad, 0) - base)  # to post-trade net delta zero (or base 0)
-    caps = [
-        (full_size, f"not across zero: the full hedge is {full_size / WAD:.6g} base away"),
-        (snap.max_trade_base_wad, f"max trade {snap.max_trade_base:.6g} base"),
-        (check.base_budget_wad, f"base budget left {check.base_budget_wad / WAD:.6g} base"),
-    ]
-    if buy and check.buy_base:
-        caps.append((check.size_base_wad, f"the contract's own buy {check.size_base_wad / WAD:.6g} base (quote held)"))
-    size = min([wanted_size] + [c for c, _ in caps])
-    notes = tuple(note for cap, note in caps if cap == size and cap < wanted_size)
-    if size <= 0:
-        return None, notes or ("nothing left to trade",)
-    if size < wanted_size and size < snap.dust_wad:
-        # A sliver (a budget nearly spent refills continuously) is not worth a transaction's gas.
-        return None, notes + (f"what is left, {size / WAD:.6g} base, is below the dust {snap.dust:.6g} base",)
+    flags = int(flags_a[0])
+    notes = tuple(note for bit, note in (
+        (env_mod.CLIP_ZERO, f"not across zero: the full hedge is {full_size / WAD:.6g} base away"),
+        (env_mod.CLIP_MAX_TRADE, f"max trade {snap.max_trade_base:.6g} base"),
+        (env_mod.CLIP_BUDGET, f"base budget left {check.base_budget_wad / WAD:.6g} base"),
+        (env_mod.CLIP_QUOTE, f"the contract's own buy {check.size_base_wad / WAD:.6g} base (quote held)"),
+    ) if flags & bit)
+    if float(size_f[0]) <= 0.0:
+        want = max(target_base, 0.0)
+        if (want - snap.base_balance if buy else snap.base_balance - want) <= 0.0:
+            return None, (f"the policy's target {target_base:.6g} base would not move net delta {pre / WAD:+.6g} base "
+                          "toward zero on the vault's books",)
+        return None, notes + (f"what is left is below the dust {snap.dust:.6g} base",)
+    caps = [full_size, snap.max_trade_base_wad, check.base_budget_wad]
+    if buy and check.buy_base and check.needed:
+        caps.append(check.size_base_wad)
+    size = min(int(round(float(size_f[0]) * WAD)), *caps)
     return (base + size if buy else base - size), notes
 
 

@@ -1,11 +1,14 @@
-"""Vectorised delta-hedging backtest: write a book, hedge it with a policy, count the cost.
+"""Vectorised delta-hedging backtest: write a book, hedge it as the keeper would, count the cost.
 
-The vault sells the book at t = 0 for its model premium and hedges with base on the spot
-pool at every grid step the policy chooses, paying proportional costs (fee, spread,
-constant-product impact) and gas. Cash accrues at the rate r (a negative balance borrows at
-r). Options settle in cash at the first grid time at or after their expiry; options still
-live at the end of the paths are marked at the hedger's model. The hedge is marked at the
-final spot without exit cost.
+The vault sells the book at t = 0 for its model premium. At every grid step the keeper's own
+decision (keeper.decision.decide: the policy, then the vault's envelope modelled by
+keeper/envelope.py: dust, interval, hard band and must path, toward-zero rule, max trade, the
+leaky-bucket budgets) picks the trade, and the venue (keeper/sim/venue.py: the pool's fee and its
+constant-product impact, the pool arbitraged back to the oracle between steps) and gas (gas per
+rebalance × gwei × the gas token's USD price) cost it. Cash accrues at the rate r (a negative
+balance borrows at r). Options settle in cash at the first grid time at or after their expiry;
+options still live at the end are marked at the hedger's model. The final hedge is unwound
+through the venue, one more transaction (`exit_cost`; off only to compare with the textbook).
 
 Per path it reports
 
@@ -21,12 +24,16 @@ hedge decision depends on the previous one.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from keeper import decision
+from keeper.envelope import Envelope, EnvelopeState
+from keeper.envelope import check as envelope_check
 from keeper.greeks import (
     SECONDS_PER_YEAR,
     JumpParams,
@@ -37,9 +44,12 @@ from keeper.greeks import (
     merton_price,
 )
 from keeper.policy import HedgeInputs, HedgePolicy, ewma_variance
+from keeper.sim.venue import Venue
 
 FloatArray = NDArray[np.float64]
 _EXPIRY_EPS_YEARS = 1e-9  # a grid time within ~30 ms of an expiry counts as that expiry
+# Gas of one keeper rebalance at 8 live series (docs/BENCHMARKS.md, `benchmarks/bench_vault_gas.py`).
+REBALANCE_GAS = 218_029.0
 
 
 @dataclass(frozen=True)
@@ -47,11 +57,13 @@ class BacktestConfig:
     """Market frictions and the hedger's model.
 
     ``hedger_vol`` is the volatility the keeper prices and hedges with (with ``jumps`` it is
-    the diffusion vol of a Merton model the keeper uses instead of Black-Scholes).
-    ``fee_bps`` is the proportional cost; ``pool_base_reserve`` adds constant-product impact;
-    gas costs ``gas_price_gwei * 1e-9 * gas_per_hedge`` native tokens, priced at the spot
-    (base = gas token) unless ``native_usd`` is given. ``vol_halflife_s`` sets the EWMA vol
-    forecast the adaptive policy reads.
+    the diffusion vol of a Merton model the keeper uses instead of Black-Scholes; the vault's
+    own delta is always Black-Scholes at that vol, as on chain). ``fee_bps`` is the venue's fee;
+    ``pool_base_reserve`` its depth (constant-product impact); gas costs ``gas_price_gwei * 1e-9 *
+    gas_per_hedge`` native tokens, priced at the spot (base = gas token) unless ``native_usd``
+    is given. ``vol_halflife_s`` sets the EWMA vol forecast the policies read. ``envelope`` is
+    the vault's (the deploy defaults unless given; ``Envelope.unbounded()`` for the textbook);
+    ``inclusion_margin_s`` as in the live keeper (keeper.tick.TickContext).
     """
 
     hedger_vol: float
@@ -59,10 +71,14 @@ class BacktestConfig:
     jumps: JumpParams | None = None
     fee_bps: float = 0.0
     gas_price_gwei: float = 0.0
-    gas_per_hedge: float = 0.0
+    gas_per_hedge: float = REBALANCE_GAS
     pool_base_reserve: float | None = None
     native_usd: float | None = None
     vol_halflife_s: float = 86_400.0
+    envelope: Envelope = Envelope()
+    exit_cost: bool = True
+    inclusion_margin_s: float = 60.0
+    record_decisions: bool = False  # keep every step's decision code (DecisionPlan.code) per path
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.hedger_vol) and self.hedger_vol > 0.0):
@@ -82,6 +98,10 @@ class BacktestConfig:
     def gas_native(self) -> float:
         return self.gas_price_gwei * 1e-9 * self.gas_per_hedge
 
+    @property
+    def venue(self) -> Venue:
+        return Venue(self.fee_bps, self.pool_base_reserve)
+
 
 @dataclass(frozen=True)
 class BacktestResult:
@@ -92,8 +112,12 @@ class BacktestResult:
     cost: FloatArray  # USD, PV at t = 0
     hedge_error: FloatArray  # USD at the horizon
     trades: NDArray[np.int64]
-    trading_cost: FloatArray  # USD, PV: fees, spread and impact
-    gas_cost: FloatArray  # USD, PV
+    trading_cost: FloatArray  # USD, PV: the venue's fee and impact against the oracle, the exit included
+    gas_cost: FloatArray  # USD, PV, the exit's transaction included
+    exit_cost: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))  # USD, PV: unwinding the final hedge
+    must_trades: NDArray[np.int64] = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    codes: NDArray[np.int8] | None = None  # (n_paths, n_steps) decision codes with record_decisions
+    final_hedge: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))  # base held at the end, before the exit
 
     @property
     def n_paths(self) -> int:
@@ -104,9 +128,18 @@ class BacktestResult:
         err = self.hedge_error
         n = err.size
         worst = np.sort(err)[: max(1, int(math.ceil(0.05 * n)))]
+        friction = self.trading_cost + self.gas_cost
+        pct = 100.0 / self.premium if self.premium > 0 else math.nan
         return {
             "premium": self.premium,
             "mean_cost": float(self.cost.mean()),
+            "mean_friction": float(friction.mean()),  # trading + gas + exit, USD
+            "friction_pct_premium": float(friction.mean()) * pct,
+            "std_error_pct_premium": (float(err.std(ddof=1)) if n > 1 else 0.0) * pct,
+            "std_cost_over_premium": (float(self.cost.std(ddof=1)) / self.premium if n > 1 and self.premium > 0
+                                      else math.nan),
+            "mean_exit_cost": float(self.exit_cost.mean()) if self.exit_cost.size else 0.0,
+            "mean_must_trades": float(self.must_trades.mean()) if self.must_trades.size else 0.0,
             "std_cost": float(self.cost.std(ddof=1)) if n > 1 else 0.0,
             "mean_error": float(err.mean()),
             "se_mean_error": float(err.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
@@ -167,10 +200,19 @@ def _book_value(
     return (price * book.quantities[live]).sum(axis=1)
 
 
+def _chain_delta(spot: FloatArray, book: OptionBook, live: NDArray[np.bool_], t: float, config: BacktestConfig) -> FloatArray:
+    """The option delta as the vault books it: Black-Scholes at the vol oracle, whatever the keeper's model."""
+    tau = np.maximum(book.expiries[live] - t, 0.0)
+    w = np.where(book.is_call[live], 1.0, -1.0)
+    delta, _ = bs_delta_gamma(spot[:, None], book.strikes[live], tau, config.hedger_vol, config.rate, w)
+    return (delta * book.quantities[live]).sum(axis=1)
+
+
 def run_backtest(
     paths: FloatArray, times: FloatArray, book: OptionBook, policy: HedgePolicy, config: BacktestConfig
 ) -> BacktestResult:
-    """Hedge ``book`` on every path with ``policy``; see the module docstring for the accounting.
+    """Hedge ``book`` on every path with ``policy`` inside the vault's envelope; see the module
+    docstring for the accounting.
 
     ``paths``: spot, shape ``(n_paths, n_steps + 1)``; ``times``: years from 0, shape
     ``(n_steps + 1,)``; ``book.expiries`` are years from t = 0.
@@ -180,20 +222,25 @@ def run_backtest(
     _check_paths(paths, times)
     n_paths, n_cols = paths.shape
     r = config.rate
+    env, venue = config.envelope, config.venue
 
     premium = -float(_book_value(paths[:, 0], book, np.ones(len(book), bool), 0.0, config).mean())
     hedge = np.zeros(n_paths)
     cash = np.zeros(n_paths)
     trades = np.zeros(n_paths, dtype=np.int64)
+    must_trades = np.zeros(n_paths, dtype=np.int64)
     trading_cost = np.zeros(n_paths)
     gas_cost = np.zeros(n_paths)
     last_rebalance = np.full(n_paths, -np.inf)
+    state = EnvelopeState.fresh(n_paths)
+    codes = np.zeros((n_paths, n_cols - 1), dtype=np.int8) if config.record_decisions else None
     var = np.full(n_paths, config.hedger_vol**2 + (config.jumps.total_variance_rate if config.jumps else 0.0))
     settled = np.zeros(len(book), dtype=bool)
     signs = np.where(book.is_call, 1.0, -1.0)
 
     for i in range(n_cols):
         t = float(times[i])
+        now_s = t * SECONDS_PER_YEAR
         spot = paths[:, i]
         if i:
             dt = t - float(times[i - 1])
@@ -207,35 +254,58 @@ def run_backtest(
         if i == n_cols - 1 or not live.any():
             break
         delta, gamma, tau = _book_delta_gamma(spot, book, live, t, config)
+        holders = -(delta if config.jumps is None else _chain_delta(spot, book, live, t, config))
         gas_usd = config.gas_native * (spot if config.native_usd is None else config.native_usd)
-        plan = policy.plan(
-            HedgeInputs(
-                spot=spot,
-                option_delta=delta,
-                gamma=gamma,
-                hedge_base=hedge,
-                tau_years=tau,
-                vol=np.sqrt(var),
-                time_s=t * SECONDS_PER_YEAR,
-                last_rebalance_s=last_rebalance,
-                gas_usd=gas_usd,
-                cost_rate=config.fee_bps * 1e-4,
-                rate=r,
-                pool_base_reserve=config.pool_base_reserve,
-            )
+        inputs = HedgeInputs(
+            spot=spot,
+            option_delta=delta,
+            gamma=gamma,
+            hedge_base=hedge,
+            tau_years=tau,
+            vol=np.sqrt(var),
+            time_s=now_s,
+            last_rebalance_s=last_rebalance,
+            gas_usd=gas_usd,
+            cost_rate=config.fee_bps * 1e-4,
+            rate=r,
+            pool_base_reserve=config.pool_base_reserve,
         )
+        chk = envelope_check(env, state, hedge, holders, now_s)
+        plan = decision.decide(policy, inputs, env, chk, state, holders, now_s, config.inclusion_margin_s)
+        plan = decision.fit_loss_budget(plan, hedge, lambda size, buy, s=spot: venue.loss_usd(size, buy, s),
+                                        env.dust_base)
         traded = plan.trade
+        buy = plan.target_base > hedge
+        loss = np.where(traded, venue.loss_usd(plan.size_base, buy, spot), 0.0)
         gas_paid = np.where(traded, gas_usd, 0.0)
-        cash -= (plan.target_base - hedge) * spot + plan.cost_usd
+        cash -= (plan.target_base - hedge) * spot + loss + gas_paid
         disc = math.exp(-r * t)
         gas_cost += gas_paid * disc
-        trading_cost += (plan.cost_usd - gas_paid) * disc
+        trading_cost += loss * disc
         trades += traded
-        last_rebalance = np.where(traded, t * SECONDS_PER_YEAR, last_rebalance)
+        must_trades += plan.must
+        if codes is not None:
+            codes[:, i] = plan.code
+        state = state.after(env, now_s, traded, plan.size_base, loss)
+        last_rebalance = np.where(traded, now_s, last_rebalance)
         hedge = plan.target_base
 
     t_end = float(times[i])
-    wealth = cash + hedge * paths[:, i] + _book_value(paths[:, i], book, ~settled, t_end, config)
+    spot = paths[:, i]
+    exit_cost = np.zeros(n_paths)
+    final_hedge = hedge
+    if config.exit_cost:
+        # Unwinding the final hedge: a sell through the venue, one more transaction.
+        held = hedge > 0.0
+        exit_loss = np.where(held, venue.loss_usd(hedge, False, spot), 0.0)
+        exit_gas = np.where(held, config.gas_native * (spot if config.native_usd is None else config.native_usd), 0.0)
+        cash += hedge * spot - exit_loss - exit_gas
+        hedge = np.zeros(n_paths)
+        disc = math.exp(-r * t_end)
+        exit_cost = (exit_loss + exit_gas) * disc
+        trading_cost += exit_loss * disc
+        gas_cost += exit_gas * disc
+    wealth = cash + hedge * spot + _book_value(spot, book, ~settled, t_end, config)
     growth = math.exp(r * t_end)
     cost = -wealth / growth
     return BacktestResult(
@@ -246,4 +316,8 @@ def run_backtest(
         trades=trades,
         trading_cost=trading_cost,
         gas_cost=gas_cost,
+        exit_cost=exit_cost,
+        must_trades=must_trades,
+        final_hedge=final_hedge,
+        codes=None if codes is None else codes[:, : max(i, 1)],
     )

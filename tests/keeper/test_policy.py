@@ -168,10 +168,27 @@ def test_gas_rule_rejects_trade_when_benefit_is_below_cost():
 
 
 def test_adaptive_band_narrows_when_forecast_vol_rises():
-    calm = gas_half_width(2000.0, 0.4, 5.0, 0.003, 1e-4, 1 / 365, 0.5)
-    stormy = gas_half_width(2000.0, 1.2, 5.0, 0.003, 1e-4, 1 / 365, 0.5)
-    dear_gas = gas_half_width(2000.0, 0.4, 50.0, 0.003, 1e-4, 1 / 365, 0.5)
+    calm = gas_half_width(2000.0, 0.4, 5.0, 1e-4, 1 / 365, 0.5)
+    stormy = gas_half_width(2000.0, 1.2, 5.0, 1e-4, 1 / 365, 0.5)
+    dear_gas = gas_half_width(2000.0, 0.4, 50.0, 1e-4, 1 / 365, 0.5)
     assert stormy < calm < dear_gas
+
+
+def test_the_adaptive_band_prices_the_proportional_cost_once():
+    """At zero gas the adaptive band is the Whalley-Wilmott band: the gas band is 0 and the per-trade
+    test compares the risk removed with the gas alone (it used to charge the proportional cost
+    again, which sat the band at ~2x the cost-optimal width)."""
+    assert float(gas_half_width(2000.0, 0.8, 0.0, 1e-4, 1 / 365, 0.5)) == 0.0
+    rng = np.random.default_rng(3)
+    n = 200
+    inputs = HedgeInputs(
+        spot=2000.0, option_delta=rng.uniform(-30, 0, n), gamma=rng.uniform(0, 0.05, n), hedge_base=rng.uniform(0, 30, n),
+        tau_years=0.1, vol=0.8, time_s=0.0, last_rebalance_s=-np.inf, gas_usd=0.0, cost_rate=0.003,
+    )
+    adaptive = AdaptiveBand(risk_aversion=2e-3, rebalance_to=0.5).plan(inputs)
+    ww = WhalleyWilmott(risk_aversion=2e-3, rebalance_to=0.5).plan(inputs)
+    assert np.array_equal(adaptive.outer, ww.outer) and np.array_equal(adaptive.trade, ww.trade)
+    assert adaptive.trade.any() and not adaptive.trade.all()
 
 
 def test_adaptive_band_reads_the_forecast_from_state():
@@ -184,7 +201,7 @@ def test_adaptive_band_reads_the_forecast_from_state():
 
 
 def test_gas_half_width_is_infinite_without_variance():
-    assert math.isinf(float(gas_half_width(2000.0, 0.0, 5.0, 0.0, 1e-4, 1 / 365, 0.5)))
+    assert math.isinf(float(gas_half_width(2000.0, 0.0, 5.0, 1e-4, 1 / 365, 0.5)))
 
 
 @pytest.mark.parametrize(

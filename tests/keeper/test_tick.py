@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from keeper.greeks import SECONDS_PER_YEAR, OptionBook, book_greeks
-from keeper.policy import FixedBand, Hold, PolicyState, Rebalance
+from keeper.policy import HOLD_IN_BAND, REBALANCE, FixedBand, HedgePlan, Hold, PolicyState, Rebalance
 from keeper.snapshot import REASONS, SnapshotError, parse
 from keeper.tick import TickContext, clip_to_envelope, decide, execution_bound, fit_loss_budget, loss_at_oracle
 
@@ -79,8 +79,16 @@ class Wants:
             return Hold("wants: hold")
         return Rebalance(self.target_base, f"wants: {self.target_base} base")
 
-    def plan(self, inputs):  # pragma: no cover - not used by a tick
-        raise NotImplementedError
+    def plan(self, inputs):
+        base = np.atleast_1d(np.asarray(inputs.hedge_base, dtype=float))
+        holds = self.target_base is None
+        zeros = np.zeros(base.shape)
+        return HedgePlan(
+            trade=np.full(base.shape, not holds), target_base=base if holds else np.full(base.shape, self.target_base),
+            outer=zeros, inner=zeros, residual_delta=zeros,
+            code=np.full(base.shape, HOLD_IN_BAND if holds else REBALANCE, dtype=np.int8),
+            benefit_usd=zeros, cost_usd=zeros,
+        )
 
 
 def tick(raw: dict, policy) -> tuple:
