@@ -112,7 +112,7 @@ def decide(
                         wanted, chk)
 
 
-def fit_loss_budget(plan: DecisionPlan, base: ArrayLike, loss_usd: Callable[[FloatArray, FloatArray], FloatArray],
+def fit_loss_budget(plan: DecisionPlan, base: ArrayLike, loss_usd: Callable[[FloatArray, NDArray[np.bool_]], FloatArray],
                     dust_base: float) -> DecisionPlan:
     """Cut keeper trades whose execution loss against the oracle (`loss_usd(size, buy)`) exceeds the
     loss budget left, by the ratio (the loss is convex in size and zero at zero, so the cut fits);

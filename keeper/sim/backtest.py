@@ -25,6 +25,7 @@ hedge decision depends on the previous one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -200,6 +201,10 @@ def _book_value(
     return (price * book.quantities[live]).sum(axis=1)
 
 
+def _venue_loss(venue: Venue, spot: FloatArray, size: FloatArray, buy: NDArray[np.bool_]) -> FloatArray:
+    return venue.loss_usd(size, buy, spot)
+
+
 def _chain_delta(spot: FloatArray, book: OptionBook, live: NDArray[np.bool_], t: float, config: BacktestConfig) -> FloatArray:
     """The option delta as the vault books it: Black-Scholes at the vol oracle, whatever the keeper's model."""
     tau = np.maximum(book.expiries[live] - t, 0.0)
@@ -272,8 +277,7 @@ def run_backtest(
         )
         chk = envelope_check(env, state, hedge, holders, now_s)
         plan = decision.decide(policy, inputs, env, chk, state, holders, now_s, config.inclusion_margin_s)
-        plan = decision.fit_loss_budget(plan, hedge, lambda size, buy, s=spot: venue.loss_usd(size, buy, s),
-                                        env.dust_base)
+        plan = decision.fit_loss_budget(plan, hedge, functools.partial(_venue_loss, venue, spot), env.dust_base)
         traded = plan.trade
         buy = plan.target_base > hedge
         loss = np.where(traded, venue.loss_usd(plan.size_base, buy, spot), 0.0)

@@ -140,12 +140,13 @@ def test_backtest_config_rejects_negative_fee():
 # ---------------------------------------------------------------------------- what the chain lets it trade
 
 
-def _atm_call_run(exit_cost: bool, envelope: Envelope = Envelope(), policy=None, record: bool = False):
+def _atm_call_run(exit_cost: bool, envelope: Envelope | None = None, policy=None, record: bool = False):
     t, steps = 14 / 365, 14 * 24
     paths = gbm_paths(2000.0, 0.0, 0.8, t, steps, 400, np.random.default_rng(11))
     book = OptionBook(np.array([2000.0]), np.array([t + 1 / 365]), np.array([True]), np.array([-20.0]))
     config = BacktestConfig(hedger_vol=0.8, fee_bps=30.0, pool_base_reserve=1_000.0, gas_price_gwei=1.0,
-                            exit_cost=exit_cost, envelope=envelope, record_decisions=record)
+                            exit_cost=exit_cost, envelope=envelope or Envelope(),
+                            record_decisions=record)
     return paths, run_backtest(paths, time_grid(t, steps), book, policy or TimeInterval(3600.0), config)
 
 
