@@ -554,12 +554,14 @@ POLICY_CLASSES: dict[str, type] = {
     "adaptive": AdaptiveBand,
     "interval": TimeInterval,
 }
-# The keeper's default: a fixed band of the vault's former on-chain width (1 base half-width),
-# trading back to the full hedge. The vault no longer has a band of its own (it only bounds what a
-# keeper trade may do); a cost-aware default (Whalley-Wilmott or the adaptive band) needs its risk
-# aversion calibrated first.
-DEFAULT_POLICY = "fixed_band"
-DEFAULT_POLICY_PARAMS: dict[str, dict[str, float]] = {"fixed_band": {"half_width_base": 1.0}}
+# The keeper's default: the Whalley-Wilmott band, cost-aware, with a risk aversion calibrated for the
+# demo's book (`hv calibrate` fits it for yours; it is in 1/USD, so it scales with the book). The
+# fixed band of the vault's former on-chain width (`fixed_band`, 1 base) stays an opt-in.
+DEFAULT_POLICY = "whalley_wilmott"
+DEFAULT_POLICY_PARAMS: dict[str, dict[str, float]] = {
+    "whalley_wilmott": {"risk_aversion": 2e-3},
+    "fixed_band": {"half_width_base": 1.0},
+}
 
 
 def policy_param_names(name: str) -> tuple[str, ...]:
