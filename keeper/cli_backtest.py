@@ -617,7 +617,7 @@ def backtest(
     rows = frontier_rows(results, scenario.default_label)
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table to 80 columns
-        console = Console(width=max(console.width, 150))
+        console = Console(width=max(console.width, 160))
     console.print(results_table(rows, f"{scenario.label}; {engine}"))
     if out_dir is not None:
         write_outputs(results, rows, scenario, engine, out_dir, charts, console)
