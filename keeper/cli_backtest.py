@@ -2,9 +2,14 @@
 
 Settings come from built-in defaults, then a TOML file (``--config``), then flags — later
 wins. Every policy runs on the same paths (common random numbers), so differences between
-rows are the policies', not the dice's. Prints a rich table; with ``--out DIR`` also writes a
-JSON summary and, when matplotlib is installed, two PNG charts (cost vs hedge-error std, and
-the hedge-error histogram).
+rows are the policies', not the dice's. The keeper's default policy (``keeper.policy``) is
+always one of the rows. Prints the frontier report: each policy's mean hedging cost (USD and %
+of the premium) against its hedge-error std, the efficient (non-dominated) policies flagged.
+With ``--out DIR`` it also writes a JSON summary and, when matplotlib is installed, two PNG
+charts (the frontier, and the hedge-error histogram).
+
+Runs go through :mod:`keeper.sim.sweep`: in this process by default, on Dask with ``--dask``
+(a local cluster on 127.0.0.1) or ``--scheduler ADDRESS``; the numbers are the same.
 
 Run without the `hv` entry point as ``python -m keeper.cli_backtest --config FILE``.
 """
@@ -15,7 +20,10 @@ import copy
 import dataclasses
 import json
 import math
+import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +31,23 @@ from typing import Any
 import click
 import numpy as np
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import keeper.policy
 from keeper.greeks import SECONDS_PER_YEAR, JumpParams, OptionBook
 from keeper.policy import AdaptiveBand, FixedBand, HedgePolicy, TimeInterval, WhalleyWilmott
-from keeper.sim.backtest import BacktestConfig, BacktestResult, run_backtest
-from keeper.sim.models import gbm_paths, merton_paths, regime_switching_paths, time_grid
-from keeper.sim.replay import parse_price_csv, replay_paths
+from keeper.sim.backtest import BacktestConfig, BacktestResult
+from keeper.sim.replay import parse_price_csv
+from keeper.sim.sweep import (
+    DEFAULT_CHUNK_PATHS,
+    PathSpec,
+    ReplaySource,
+    SweepCase,
+    dask_client,
+    efficient_frontier,
+    run_sweep,
+)
 
 POLICY_KINDS = ("interval", "fixed", "whalley_wilmott", "adaptive")
 
@@ -44,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
         "steps": 720,
         "paths": 10_000,
         "seed": 7,
+        "chunk_paths": DEFAULT_CHUNK_PATHS,  # paths per seeded chunk: part of the seed scheme
         "jumps": {"intensity": 12.0, "mean_log_jump": -0.04, "jump_vol": 0.06},
         "regime": {"vols": [0.5, 1.3], "switch_per_year": [12.0, 36.0]},
         "replay": {"csv": None, "method": "bootstrap", "block_steps": 24.0},
@@ -51,13 +70,18 @@ DEFAULTS: dict[str, Any] = {
     "book": {"strikes": [2200.0], "days_to_expiry": None, "is_call": [True], "quantities": [-100.0]},
     "costs": {"fee_bps": 30.0, "gas_price_gwei": 20.0, "gas_per_hedge": 150_000.0, "pool_base_reserve": None},
     "hedger": {"vol": None, "model": "bs", "vol_halflife_hours": 24.0},
+    # Compared against the keeper's default policy, which is always added as its own row.
     "policies": [
-        {"kind": "interval", "interval_hours": 6.0},
-        {"kind": "fixed", "half_width_base": 5.0},
-        {"kind": "whalley_wilmott", "risk_aversion": 1e-3},
-        {"kind": "adaptive", "risk_aversion": 1e-3, "horizon_hours": 24.0},
+        {"kind": "interval", "interval_hours": 1.0, "name": "interval 1h"},
+        {"kind": "interval", "interval_hours": 4.0, "name": "interval 4h"},
+        {"kind": "interval", "interval_hours": 24.0, "name": "interval 24h"},
+        {"kind": "fixed", "half_width_base": 5.0, "name": "fixed-band 5"},
+        {"kind": "whalley_wilmott", "risk_aversion": 1e-4, "name": "whalley-wilmott γ=1e-4"},
+        {"kind": "whalley_wilmott", "risk_aversion": 1e-3, "name": "whalley-wilmott γ=1e-3"},
+        {"kind": "adaptive", "risk_aversion": 1e-3, "horizon_hours": 24.0, "name": "adaptive γ=1e-3"},
     ],
 }
+DEFAULT_ROW = "default"  # label prefix of the keeper's default policy's row
 
 
 # ----------------------------------------------------------------------------- settings
@@ -89,6 +113,7 @@ def load_settings(config: dict[str, Any] | None = None, flags: dict[str, Any] | 
         "rate": ("market", "rate"),
         "drift": ("market", "drift"),
         "seed": ("market", "seed"),
+        "chunk_paths": ("market", "chunk_paths"),
         "csv": ("market", "replay", "csv"),
         "fee_bps": ("costs", "fee_bps"),
         "gas_gwei": ("costs", "gas_price_gwei"),
@@ -108,8 +133,9 @@ def load_settings(config: dict[str, Any] | None = None, flags: dict[str, Any] | 
     return settings
 
 
-def build_policies(specs: list[dict[str, Any]], only: tuple[str, ...] = ()) -> list[HedgePolicy]:
-    policies: list[HedgePolicy] = []
+def build_policies(specs: list[dict[str, Any]], only: tuple[str, ...] = ()) -> list[tuple[str, HedgePolicy]]:
+    """``(label, policy)`` per spec of the kinds in ``only`` (all when empty); labels are distinct."""
+    policies: list[tuple[str, HedgePolicy]] = []
     for spec in specs:
         spec = dict(spec)
         kind = spec.pop("kind", None)
@@ -120,16 +146,26 @@ def build_policies(specs: list[dict[str, Any]], only: tuple[str, ...] = ()) -> l
         if only and kind not in only:
             continue
         name = spec.pop("name", None)
+        params = dict(spec)
         try:
             policy = _make_policy(kind, spec)
         except (TypeError, ValueError) as exc:
             raise click.BadParameter(f"{kind}: {exc}", param_hint="policies") from None
         if name:
             policy = dataclasses.replace(policy, name=str(name))  # type: ignore[type-var]
-        policies.append(policy)
+            label = str(name)
+        else:
+            label = _label(policy.name, params)
+        if any(label == other for other, _ in policies):
+            raise click.BadParameter(f"two policies are named {label!r}; give each a distinct name", param_hint="policies")
+        policies.append((label, policy))
     if not policies:
         raise click.BadParameter("no policy selected", param_hint="--policy")
     return policies
+
+
+def _label(name: str, params: dict[str, Any]) -> str:
+    return " ".join([name, *(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())])
 
 
 def _make_policy(kind: str, spec: dict[str, Any]) -> HedgePolicy:
@@ -143,16 +179,23 @@ def _make_policy(kind: str, spec: dict[str, Any]) -> HedgePolicy:
     return AdaptiveBand(horizon_s=horizon, **spec)
 
 
+def default_policy() -> tuple[str, HedgePolicy, dict[str, Any]]:
+    """The keeper's default policy as read from ``keeper.policy`` now: label, policy, params."""
+    name = keeper.policy.DEFAULT_POLICY
+    params = dict(keeper.policy.DEFAULT_POLICY_PARAMS.get(name) or {})
+    policy = keeper.policy.build_policy(name, keeper.policy.DEFAULT_POLICY_PARAMS.get(name))
+    return f"{DEFAULT_ROW} ({_label(name, params)})", policy, params
+
+
 @dataclass(frozen=True)
 class Scenario:
-    """Everything one comparison needs, resolved from the settings."""
+    """Everything one comparison needs, resolved from the settings (paths as a recipe)."""
 
     label: str
-    paths: np.ndarray
-    times: np.ndarray
-    book: OptionBook
-    config: BacktestConfig
-    policies: list[HedgePolicy]
+    case: SweepCase
+    policies: list[tuple[str, HedgePolicy]]  # the compared policies, the default's row last
+    default_label: str
+    default_params: dict[str, Any]
 
 
 def build_scenario(settings: dict[str, Any], only: tuple[str, ...] = (), csv_text: str | None = None) -> Scenario:
@@ -160,19 +203,28 @@ def build_scenario(settings: dict[str, Any], only: tuple[str, ...] = (), csv_tex
     model = m["model"]
     days, steps, n_paths = float(m["days"]), int(m["steps"]), int(m["paths"])
     t_years = days / 365.0
-    rng = np.random.default_rng(int(m["seed"]))
     spot, vol, drift = float(m["spot"]), float(m["vol"]), float(m["drift"])
     jumps = JumpParams(**{k: float(v) for k, v in m["jumps"].items()})
+    spec: dict[str, Any] = {
+        "model": model,
+        "s0": spot,
+        "mu": drift,
+        "sigma": vol,
+        "t_years": t_years,
+        "n_steps": steps,
+        "n_paths": n_paths,
+        "seed": int(m["seed"]),
+        "chunk_paths": m["chunk_paths"],
+    }
     if model == "gbm":
-        paths = gbm_paths(spot, drift, vol, t_years, steps, n_paths, rng)
         total_vol = vol
     elif model == "merton":
-        paths = merton_paths(spot, drift, vol, jumps, t_years, steps, n_paths, rng)
+        spec["jumps"] = jumps
         total_vol = math.sqrt(vol**2 + jumps.total_variance_rate)
     elif model == "regime":
         vols = tuple(float(v) for v in m["regime"]["vols"])
         rates = tuple(float(v) for v in m["regime"]["switch_per_year"])
-        paths = regime_switching_paths(spot, drift, vols, rates, t_years, steps, n_paths, rng)  # type: ignore[arg-type]
+        spec["regime_vols"], spec["regime_switch_per_year"] = vols, rates
         p_hi = rates[0] / sum(rates) if sum(rates) > 0 else 0.0
         total_vol = math.sqrt((1 - p_hi) * vols[0] ** 2 + p_hi * vols[1] ** 2)
     elif model == "replay":
@@ -181,23 +233,20 @@ def build_scenario(settings: dict[str, Any], only: tuple[str, ...] = (), csv_tex
                 "the replay model needs a price CSV (--csv or market.replay.csv)", param_hint="--csv"
             )
         stamps, prices = parse_price_csv(csv_text)
-        dt_s = t_years * SECONDS_PER_YEAR / steps
         rp = m["replay"]
-        paths = replay_paths(
-            stamps,
-            prices,
-            dt_s=dt_s,
-            n_steps=steps,
-            n_paths=n_paths,
-            rng=rng,
-            s0=spot,
-            method=rp["method"],
-            mean_block_steps=float(rp["block_steps"]),
-        )
-        log_ret = np.diff(np.log(paths), axis=1)
-        total_vol = float(log_ret.std() * math.sqrt(SECONDS_PER_YEAR / dt_s))
+        if rp["method"] not in ("bootstrap", "windows"):
+            raise click.BadParameter(
+                f"market.replay.method must be 'bootstrap' or 'windows', got {rp['method']!r}", param_hint="--config"
+            )
+        spec["replay"] = ReplaySource(stamps, prices, str(rp["method"]), float(rp["block_steps"]))
+        total_vol = spec["replay"].realised_vol(t_years * SECONDS_PER_YEAR / steps)
     else:
         raise click.BadParameter(f"model must be gbm, merton, regime or replay, got {model!r}", param_hint="--model")
+    if isinstance(spec["chunk_paths"], bool) or not isinstance(spec["chunk_paths"], int) or spec["chunk_paths"] < 1:
+        raise click.BadParameter(
+            f"market.chunk_paths must be a positive integer, got {spec['chunk_paths']!r}", param_hint="--chunk-paths"
+        )
+    paths = PathSpec(**spec)
 
     b = settings["book"]
     n_opt = len(b["strikes"])
@@ -227,22 +276,65 @@ def build_scenario(settings: dict[str, Any], only: tuple[str, ...] = (), csv_tex
     )
     hedger = f"hedger {'Merton' if hedger_merton else 'BS'} vol {hedger_vol:.4g}"
     label = f"{model}, {n_paths} paths x {steps} steps over {days:g} days, {hedger}"
-    return Scenario(label, paths, time_grid(t_years, steps), book, config, build_policies(settings["policies"], only))
+    policies = build_policies(settings["policies"], only)
+    default_label, default, default_params = default_policy()
+    policies.append((default_label, default))
+    return Scenario(label, SweepCase(label, book, config, paths), policies, default_label, default_params)
 
 
-def run_scenario(scenario: Scenario) -> list[BacktestResult]:
-    return [run_backtest(scenario.paths, scenario.times, scenario.book, p, scenario.config) for p in scenario.policies]
+def run_scenario(scenario: Scenario, client: Any = None, progress: Any = None) -> list[BacktestResult]:
+    """One result per policy of the scenario (named by its label), here or on ``client``'s cluster."""
+    return run_sweep([scenario.case], scenario.policies, client=client, progress=progress)[0]
 
 
-# ----------------------------------------------------------------------------- output
+# ----------------------------------------------------------------------------- the frontier report
+
+
+@dataclass(frozen=True)
+class FrontierRow:
+    """One policy's point on the cost/risk plane, with the flags the report shows."""
+
+    label: str
+    summary: dict[str, float]
+    cost_pct_premium: float  # mean hedging cost as % of the premium
+    std_cost_over_premium: float  # std of the hedging cost / premium (Hull's performance measure)
+    frontier: bool
+    default: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.summary,
+            "cost_pct_premium": self.cost_pct_premium,
+            "std_cost_over_premium": self.std_cost_over_premium,
+            "frontier": self.frontier,
+            "default": self.default,
+        }
+
+
+def frontier_rows(results: list[BacktestResult], default_label: str) -> list[FrontierRow]:
+    summaries = [r.summary() for r in results]
+    on_frontier = efficient_frontier([s["mean_cost"] for s in summaries], [s["std_error"] for s in summaries])
+    rows = []
+    for res, s, front in zip(results, summaries, on_frontier, strict=True):
+        premium = s["premium"]
+        rows.append(
+            FrontierRow(
+                label=res.policy,
+                summary=s,
+                cost_pct_premium=100.0 * s["mean_cost"] / premium if premium > 0.0 else math.nan,
+                std_cost_over_premium=s["std_cost"] / premium if premium > 0.0 else math.nan,
+                frontier=bool(front),
+                default=res.policy == default_label,
+            )
+        )
+    return rows
 
 
 COLUMNS = (
-    ("policy", None),
     ("mean cost", "mean_cost"),
-    ("premium", "premium"),
-    ("mean error", "mean_error"),
+    ("% prem", None),
     ("std error", "std_error"),
+    ("std cost/prem", None),
     ("ES95 error", "es95_error"),
     ("trades", "mean_trades"),
     ("trading cost", "mean_trading_cost"),
@@ -250,26 +342,66 @@ COLUMNS = (
 )
 
 
-def results_table(results: list[BacktestResult], title: str) -> Table:
-    table = Table(title=title, caption="USD; cost = PV of writing and hedging; error = terminal P&L; means over paths")
+def results_table(rows: list[FrontierRow], title: str) -> Table:
+    premium = rows[0].summary["premium"] if rows else math.nan
+    table = Table(
+        title=title,
+        caption=(
+            f"USD; premium (prem) {premium:,.0f}; cost = PV of writing and hedging; error = terminal P&L;"
+            " means over paths\n● on the frontier: no other policy is both cheaper and less risky;"
+            " ★ the keeper's default policy"
+        ),
+    )
+    table.add_column("policy", justify="left", no_wrap=True)
     for header, _ in COLUMNS:
-        table.add_column(header, justify="left" if header == "policy" else "right", no_wrap=True)
-    for res in results:
-        s = res.summary()
-        cells = [res.policy]
-        for _, key in COLUMNS[1:]:
-            value = s[key]
-            cells.append(f"{value:,.1f}" if key == "mean_trades" else f"{value:,.0f}")
-        table.add_row(*cells)
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("frontier", justify="center", no_wrap=True)
+    for row in sorted(rows, key=lambda r: r.summary["std_error"]):
+        s = row.summary
+        cells = [f"★ {row.label}" if row.default else row.label]
+        for header, key in COLUMNS:
+            if header == "% prem":
+                cells.append(f"{row.cost_pct_premium:.1f}%")
+            elif header == "std cost/prem":
+                cells.append(f"{row.std_cost_over_premium:.3f}")
+            elif key == "mean_trades":
+                cells.append(f"{s[key]:,.1f}")
+            elif key is not None:
+                cells.append(f"{s[key]:,.0f}")
+        cells.append("●" if row.frontier else "")
+        table.add_row(*cells, style="bold" if row.default else None)
     return table
 
 
+def summary_json(rows: list[FrontierRow], scenario: Scenario, engine: str) -> dict[str, Any]:
+    return {
+        "scenario": scenario.label,
+        "engine": engine,
+        "seed": scenario.case.paths.seed,
+        "chunk_paths": scenario.case.paths.chunk_paths,
+        "premium": rows[0].summary["premium"],
+        "default_policy": {
+            "label": scenario.default_label,
+            "name": keeper.policy.DEFAULT_POLICY,
+            "params": scenario.default_params,
+        },
+        "frontier": [r.label for r in sorted(rows, key=lambda r: r.summary["std_error"]) if r.frontier],
+        "policies": {r.label: r.as_json() for r in rows},
+    }
+
+
 def write_outputs(
-    results: list[BacktestResult], scenario: Scenario, out_dir: Path, charts: bool, console: Console
+    results: list[BacktestResult],
+    rows: list[FrontierRow],
+    scenario: Scenario,
+    engine: str,
+    out_dir: Path,
+    charts: bool,
+    console: Console,
 ) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = {"scenario": scenario.label, "policies": {r.policy: r.summary() for r in results}}
-    (out_dir / "backtest_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary = summary_json(rows, scenario, engine)
+    (out_dir / "backtest_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     written = [out_dir / "backtest_summary.json"]
     if charts:
         try:
@@ -280,22 +412,54 @@ def write_outputs(
         except ImportError:
             console.print("[yellow]matplotlib is not installed: charts skipped[/yellow]")
         else:
-            written += _charts(plt, results, scenario.label, out_dir)
+            written += _charts(plt, results, rows, scenario.label, out_dir)
     for path in written:
         console.print(f"wrote {path}")
 
 
-def _charts(plt: Any, results: list[BacktestResult], label: str, out_dir: Path) -> list[Path]:
-    fig, ax = plt.subplots(figsize=(7, 5))
-    for res in results:
-        s = res.summary()
-        ax.scatter(s["std_error"], s["mean_cost"], s=60)
-        ax.annotate(res.policy, (s["std_error"], s["mean_cost"]), textcoords="offset points", xytext=(6, 4))
-    ax.axhline(results[0].premium, color="grey", linestyle="--", linewidth=1, label="model premium")
+def _charts(plt: Any, results: list[BacktestResult], rows: list[FrontierRow], label: str, out_dir: Path) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    others = [r for r in rows if not r.default]
+    ax.scatter(
+        [r.summary["std_error"] for r in others],
+        [r.summary["mean_cost"] for r in others],
+        s=45,
+        c=["tab:blue" if r.frontier else "tab:grey" for r in others],
+        zorder=3,
+    )
+    front = sorted((r for r in rows if r.frontier), key=lambda r: r.summary["std_error"])
+    ax.plot(
+        [r.summary["std_error"] for r in front],
+        [r.summary["mean_cost"] for r in front],
+        color="tab:blue",
+        linewidth=1.5,
+        label="efficient frontier",
+        zorder=2,
+    )
+    for row in rows:
+        if row.default:
+            ax.scatter(
+                row.summary["std_error"],
+                row.summary["mean_cost"],
+                s=220,
+                marker="*",
+                color="tab:red",
+                zorder=4,
+                label=f"keeper default: {row.label}",
+            )
+        ax.annotate(
+            row.label,
+            (row.summary["std_error"], row.summary["mean_cost"]),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize=8,
+            color="tab:red" if row.default else "black",
+        )
+    ax.axhline(rows[0].summary["premium"], color="grey", linestyle="--", linewidth=1, label="model premium")
     ax.set_xlabel("std of hedge error (USD)")
     ax.set_ylabel("mean hedging cost (USD, PV)")
-    ax.set_title(f"Cost vs risk\n{label}", fontsize=9)
-    ax.legend()
+    ax.set_title(f"Cost vs risk: the efficient frontier\n{label}", fontsize=9)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     scatter = out_dir / "backtest_cost_vs_risk.png"
     fig.savefig(scatter, dpi=120)
@@ -310,12 +474,59 @@ def _charts(plt: Any, results: list[BacktestResult], label: str, out_dir: Path) 
     ax.set_xlabel("hedge error: terminal P&L of the writer (USD)")
     ax.set_ylabel("paths")
     ax.set_title(f"P&L distribution\n{label}", fontsize=9)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     hist = out_dir / "backtest_pnl_hist.png"
     fig.savefig(hist, dpi=120)
     plt.close(fig)
     return [scatter, hist]
+
+
+# ----------------------------------------------------------------------------- running
+
+
+@contextmanager
+def _engine(use_dask: bool, scheduler: str | None, workers: int | None) -> Iterator[tuple[Any, str]]:
+    """``(client, description)``: no client for an in-process run."""
+    if not use_dask:
+        yield None, "in-process"
+        return
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "--dask needs dask[distributed]: pip install 'hedging-vault-keeper[sim]'"
+        ) from None
+    n_workers = workers if workers is not None else max(1, min(os.cpu_count() or 1, 8))
+    where = f"dask scheduler {scheduler}" if scheduler else f"dask local cluster, {n_workers} workers"
+    with ExitStack() as stack:
+        try:
+            client = stack.enter_context(dask_client(scheduler, n_workers, timeout_s=30.0 if scheduler else 120.0))
+        except (OSError, TimeoutError) as exc:
+            hint = f"--scheduler {scheduler}" if scheduler else "--dask"
+            raise click.ClickException(f"{hint}: cannot start or reach the Dask cluster: {exc}") from None
+        yield client, where
+
+
+@contextmanager
+def _progress_bar(total_hint: str) -> Iterator[Any]:
+    """A rich progress bar on stderr (silent when stderr is not a terminal): ``update(done, total)``."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    bar.disable = not bar.console.is_terminal
+    with bar:
+        task = bar.add_task(total_hint, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 # ----------------------------------------------------------------------------- command
@@ -343,6 +554,11 @@ def _charts(plt: Any, results: list[BacktestResult], label: str, out_dir: Path) 
 @click.option("--rate", type=float, help="Continuous interest rate.")
 @click.option("--drift", type=float, help="Real-world drift of the spot, annual.")
 @click.option("--seed", type=int, help="Random seed.")
+@click.option(
+    "--chunk-paths",
+    type=click.IntRange(min=1),
+    help=f"Paths per seeded chunk (part of the seed scheme; default {DEFAULT_CHUNK_PATHS:,}).",
+)
 @click.option("--fee-bps", type=click.FloatRange(min=0.0), help="Proportional trading cost, bps.")
 @click.option("--gas-gwei", type=click.FloatRange(min=0.0), help="Gas price, gwei.")
 @click.option("--gas-per-hedge", type=click.FloatRange(min=0.0), help="Gas units per rebalance.")
@@ -353,12 +569,20 @@ def _charts(plt: Any, results: list[BacktestResult], label: str, out_dir: Path) 
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write JSON summary and PNG charts here."
 )
 @click.option("--charts/--no-charts", default=True, show_default=True, help="PNG charts with --out (needs matplotlib).")
+@click.option("--dask", "use_dask", is_flag=True, help="Run the sweep on Dask (a local cluster unless --scheduler).")
+@click.option("--scheduler", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786).")
+@click.option(
+    "--workers", type=click.IntRange(min=1), help="Worker processes of the local Dask cluster (implies --dask)."
+)
 def backtest(
     config_path: Path | None,
     csv_path: Path | None,
     only: tuple[str, ...],
     out_dir: Path | None,
     charts: bool,
+    use_dask: bool,
+    scheduler: str | None,
+    workers: int | None,
     **flags: Any,
 ) -> None:
     """Backtest hedge policies: cost and hedge-error of writing and delta-hedging a book."""
@@ -381,17 +605,22 @@ def backtest(
             csv_text = csv_file.read_text()
         except OSError as exc:
             raise click.BadParameter(f"cannot read {csv_file}: {exc}", param_hint="--csv") from None
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes the local cluster; a --scheduler cluster has its own workers")
+    use_dask = use_dask or scheduler is not None or workers is not None
     try:
         scenario = build_scenario(settings, only, csv_text)
-        results = run_scenario(scenario)
+        with _engine(use_dask, scheduler, workers) as (client, engine), _progress_bar("backtest") as progress:
+            results = run_scenario(scenario, client, progress)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    rows = frontier_rows(results, scenario.default_label)
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table to 80 columns
-        console = Console(width=max(console.width, 130))
-    console.print(results_table(results, scenario.label))
+        console = Console(width=max(console.width, 160))
+    console.print(results_table(rows, f"{scenario.label}; {engine}"))
     if out_dir is not None:
-        write_outputs(results, scenario, out_dir, charts, console)
+        write_outputs(results, rows, scenario, engine, out_dir, charts, console)
 
 
 if __name__ == "__main__":
