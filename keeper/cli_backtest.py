@@ -37,7 +37,8 @@ from rich.table import Table
 import keeper.policy
 from keeper.greeks import SECONDS_PER_YEAR, JumpParams, OptionBook
 from keeper.policy import AdaptiveBand, FixedBand, HedgePolicy, TimeInterval, WhalleyWilmott
-from keeper.sim.backtest import BacktestConfig, BacktestResult
+from keeper.envelope import Envelope
+from keeper.sim.backtest import REBALANCE_GAS, BacktestConfig, BacktestResult
 from keeper.sim.replay import parse_price_csv
 from keeper.sim.sweep import (
     DEFAULT_CHUNK_PATHS,
@@ -68,7 +69,11 @@ DEFAULTS: dict[str, Any] = {
         "replay": {"csv": None, "method": "bootstrap", "block_steps": 24.0},
     },
     "book": {"strikes": [2200.0], "days_to_expiry": None, "is_call": [True], "quantities": [-100.0]},
-    "costs": {"fee_bps": 30.0, "gas_price_gwei": 20.0, "gas_per_hedge": 150_000.0, "pool_base_reserve": None},
+    "costs": {"fee_bps": 30.0, "gas_price_gwei": 20.0, "gas_per_hedge": REBALANCE_GAS, "pool_base_reserve": None,
+              "exit": True},
+    # The vault's envelope (keeper.envelope.Envelope fields; the deploy defaults unless set here);
+    # `enabled = false` is the textbook study with no envelope at all.
+    "envelope": {"enabled": True},
     "hedger": {"vol": None, "model": "bs", "vol_halflife_hours": 24.0},
     # Compared against the keeper's default policy, which is always added as its own row.
     "policies": [
@@ -273,6 +278,8 @@ def build_scenario(settings: dict[str, Any], only: tuple[str, ...] = (), csv_tex
         gas_per_hedge=float(c["gas_per_hedge"]),
         pool_base_reserve=None if c["pool_base_reserve"] is None else float(c["pool_base_reserve"]),
         vol_halflife_s=float(h["vol_halflife_hours"]) * 3600.0,
+        envelope=envelope_of(settings),
+        exit_cost=bool(c["exit"]),
     )
     hedger = f"hedger {'Merton' if hedger_merton else 'BS'} vol {hedger_vol:.4g}"
     label = f"{model}, {n_paths} paths x {steps} steps over {days:g} days, {hedger}"
@@ -280,6 +287,17 @@ def build_scenario(settings: dict[str, Any], only: tuple[str, ...] = (), csv_tex
     default_label, default, default_params = default_policy()
     policies.append((default_label, default))
     return Scenario(label, SweepCase(label, book, config, paths), policies, default_label, default_params)
+
+
+def envelope_of(settings: dict[str, Any]) -> Envelope:
+    """The [envelope] table as the vault's envelope; a bad field is a one-line error naming it."""
+    raw = dict(settings["envelope"])
+    if not raw.pop("enabled", True):
+        return Envelope.unbounded()
+    try:
+        return Envelope.from_mapping(raw)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--config") from None
 
 
 def run_scenario(scenario: Scenario, client: Any = None, progress: Any = None) -> list[BacktestResult]:
