@@ -31,7 +31,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import gammaln, ndtr, pdtrc
+from scipy.special import gammaln, ndtr
 
 FloatArray = NDArray[np.float64]
 
@@ -444,18 +444,111 @@ def _solve_total_vol(x: FloatArray, beta: FloatArray, theta: FloatArray, rtol: f
 
 # ----------------------------------------------------------------------------- Merton 1976
 
+# Options per block of the series: a block's dozen working arrays (~1.5 MB) stay in the core's
+# cache, so the many cheap operations of each term run at cache speed, not memory speed, and a
+# block is large enough that numpy's per-call overhead (~1 µs) is small beside its work.
+_MERTON_BLOCK = 16_384
 
-def _merton_truncation(
-    S: FloatArray, kdf: FloatArray, is_call: NDArray[np.bool_], n: int, m: FloatArray, m_prime: FloatArray
-) -> FloatArray:
-    """Upper bound on the price mass of the Poisson terms after term ``n``.
+
+def _poisson_tail_cut(mu: FloatArray, log_q: FloatArray, max_n: int) -> NDArray[np.int64]:
+    """Per element, the smallest ``n >= 0`` with ``P(N > n) <= e^{log_q}`` for ``N ~ Poisson(mu)``,
+    through the bound ``P(N > n) <= p_{n+1}(mu) / (1 - mu / (n + 2))`` (valid for ``n + 2 > mu``:
+    the ratio of consecutive Poisson weights past the mode is below ``mu / (n + 2)``). The bound is
+    within a factor ``1 + mu / n`` of the tail, so the cut is the exact one or one term later.
+
+    Found without a special function per element and step: a Bernstein-bound start, three Newton
+    steps on the Stirling form of ``ln p_{n+1}``, then exact integer steps (``ln n!`` from a table)
+    on the few elements the estimate left on the wrong side. Elements with a cut above ``max_n``
+    come back as ``max_n + 1``.
+    """
+    out = np.zeros(mu.shape, dtype=np.int64)
+    todo = np.flatnonzero((mu > 0.0) & (log_q < 0.0))  # else P(N > 0) <= q already
+    if todo.size == 0:
+        return out
+    m, lq = mu[todo], log_q[todo]
+    ln_m = np.log(m)
+    # Bernstein: P(N >= m + t) <= exp(-t² / (2 (m + t/3))); its root in t is above the cut's.
+    e = -lq
+    a = m + e / 3.0 + np.sqrt(e * e / 9.0 + 2.0 * m * e)
+    for _ in range(3):
+        # g(a) = a ln m - m - (a ln a - a + ln(2 pi a)/2) - ln(1 - m/(a+1)) - ln q; Stirling's
+        # lower bound on ln a! makes g an upper bound on the log tail bound.
+        ln_a = np.log(a)
+        gap = a + 1.0 - m
+        g = a * (ln_m - ln_a + 1.0) - m - 0.5 * (ln_a + math.log(2.0 * math.pi)) - np.log(gap / (a + 1.0)) - lq
+        dg = ln_m - ln_a - 0.5 / a - m / ((a + 1.0) * gap)
+        a = np.maximum(a - g / dg, m)
+    floor_n = np.floor(m).astype(np.int64)  # the smallest n for which the bound holds
+    n = np.clip(np.ceil(a).astype(np.int64) - 1, floor_n, max_n + 1)
+    ln_fact = gammaln(np.arange(max_n + 4, dtype=np.float64))  # ln_fact[i] = ln((i-1)!)
+
+    def log_bound(i: NDArray[np.intp], k: NDArray[np.int64]) -> FloatArray:
+        return (k + 1) * ln_m[i] - m[i] - ln_fact[k + 2] - np.log1p(-m[i] / (k + 2))
+
+    idx = np.arange(todo.size)
+    while True:  # up, where the estimate fell short of the exact cut
+        idx = idx[(n[idx] <= max_n) & (log_bound(idx, n[idx]) > lq[idx])]
+        if idx.size == 0:
+            break
+        n[idx] += 1
+    idx = np.arange(todo.size)
+    while True:  # down, while one term fewer still meets the bound
+        idx = idx[n[idx] > floor_n[idx]]
+        idx = idx[log_bound(idx, n[idx] - 1) <= lq[idx]]
+        if idx.size == 0:
+            break
+        n[idx] -= 1
+    out[todo] = n
+    return out
+
+
+def _merton_term_counts(
+    S: FloatArray,
+    kdf: FloatArray,
+    is_call: NDArray[np.bool_],
+    m: FloatArray,
+    m_prime: FloatArray,
+    abs_tol: FloatArray,
+    theta_needed: bool,
+    lam: float,
+    max_terms: int,
+) -> NDArray[np.int64]:
+    """How many Poisson terms each option needs, from its own bound on the truncation error.
 
     Term j is ``p_j(λT) df Black(F_j, K, v_j)`` with ``F_j = S e^{(r-λk)T} (1+k)^j``. A call's
     Black value is below ``F_j``; weighted, ``p_j(λT) df F_j = S p_j(λ(1+k)T)``. A put's is
-    below ``K``. So the tail is at most ``S P(N' > n)`` for calls and ``K e^{-rT} P(N > n)``
-    for puts, with N ~ Poisson(λT), N' ~ Poisson(λ(1+k)T).
+    below ``K``. So the terms after term ``n`` add at most ``S P(N' > n)`` for calls and
+    ``K e^{-rT} P(N > n)`` for puts, with N ~ Poisson(λT), N' ~ Poisson(λ(1+k)T); an option
+    stops at the first ``n`` where that is within ``abs_tol``. Theta also differentiates the
+    weights, λ (p_{j-1} - p_j): for Greeks the bound is taken one term later and scaled by
+    max(1, λ). An option's count depends on that option alone, so a batch prices each option
+    exactly as it would be priced alone.
     """
-    return np.where(is_call, S * pdtrc(n, m_prime), kdf * pdtrc(n, m))
+    scale = max(1.0, lam) if theta_needed else 1.0
+    bound_on = np.where(is_call, S, kdf) * scale
+    with np.errstate(divide="ignore"):
+        log_q = np.log(abs_tol) - np.log(bound_on)
+    cut = _poisson_tail_cut(np.where(is_call, m_prime, m), log_q, max_terms)
+    counts = cut + (2 if theta_needed else 1)  # terms 0..cut, and one more for theta
+    if counts.size and int(counts.max()) > max_terms:
+        raise RuntimeError(
+            f"Merton series did not reach tolerance within {max_terms} terms (λT up to {float(m.max())})"
+        )
+    return counts
+
+
+@dataclass(frozen=True)
+class _MertonBlock:
+    """One block of options, sorted by term count (most first), with what every term reuses."""
+
+    x0: FloatArray  # ln(F_0 / K)
+    f0: FloatArray  # forward under the compensated drift
+    K: FloatArray
+    w: FloatArray
+    var_diff: FloatArray  # sigma² T
+    m: FloatArray  # λT
+    ln_m: FloatArray
+    active: list[int]  # active[j]: how many options (a prefix) still need term j
 
 
 def _merton_arrays(
@@ -470,104 +563,136 @@ def _merton_arrays(
     tol: float,
     max_terms: int,
 ) -> tuple[FloatArray, ...]:
-    # No up-front broadcast: the Poisson weights depend on T only, so on a (paths, options)
-    # grid they stay (1, options)-sized and cost nothing per path.
+    """The Poisson series on validated arrays, each option cut at its own term count.
+
+    Options are sorted by how many terms they need, so at term j the options still summing are a
+    prefix of each block: every term is computed for exactly the options that need it, on
+    contiguous slices (no masks, no gathers inside the loop).
+    """
     shape = np.broadcast_shapes(S.shape, K.shape, T.shape, sigma.shape, r.shape, is_call.shape)
-    lam, lnj, dj = jumps.intensity, jumps.log_mean_jump, jumps.jump_vol
-    k = jumps.k
-    w = _sign(is_call)
-    df = np.exp(-r * T)
-    kdf = K * df
-    m = lam * T
-    m_prime = m * (1.0 + k)
-    f0 = S * np.exp((r - lam * k) * T)  # forward under the compensated drift
-    var_diff = sigma * sigma * T
-    abs_tol = tol * (S + K)
-
-    acc = [np.zeros(shape) for _ in range({"price": 1, "delta_gamma": 3, "all": 5}[mode])]
-    p_prev: FloatArray | float = 0.0
+    s, k_, t, sig, rr = (np.broadcast_to(a, shape).ravel() for a in (S, K, T, sigma, r))
+    call = np.broadcast_to(is_call, shape).ravel()
+    lam, kj = jumps.intensity, jumps.k
+    df = np.exp(-rr * t)
+    kdf = k_ * df
+    m = lam * t
+    counts = _merton_term_counts(s, kdf, call, m, m * (1.0 + kj), tol * (s + k_), mode == "all", lam, max_terms)
+    # Radix sort on small integers: linear time, and stable, so equal counts keep input order.
+    order = np.argsort((max_terms - counts).astype(np.uint16 if max_terms < 65_536 else np.int64), kind="stable")
+    s, k_, t, sig, rr, df, m, counts = (a[order] for a in (s, k_, t, sig, rr, df, m, counts))
+    f0 = s * np.exp((rr - lam * kj) * t)
     with np.errstate(divide="ignore"):
+        x0 = np.log(f0 / k_)
         ln_m = np.log(m)  # -inf where m == 0, so p_j = 0 for j >= 1 there
-    # Theta also differentiates the weights, λ (p_{j-1} - p_j): for Greeks the stopping bound
-    # is taken one term earlier and scaled by max(1, λ).
-    theta_needed = mode == "all"
-    tail_scale = max(1.0, lam) if theta_needed else 1.0
-    for j in range(max_terms):
-        p = np.exp(j * ln_m - m - gammaln(j + 1.0)) if j else np.exp(-m)
-        fj = f0 * math.exp(j * lnj) if j else f0
-        vj = np.sqrt(var_diff + j * dj * dj)
-        _accumulate_black(acc, p, p_prev, fj, K, vj, w, sigma, T, lam, r, k, j)
-        p_prev = p
-        if theta_needed and j == 0:
+    w = _sign(call[order])
+    var_diff = sig * sig * t
+    n_out = {"price": 1, "delta_gamma": 2, "all": 4}[mode]
+    sums = [np.empty(s.size) for _ in range(n_out)]
+    for lo in range(0, s.size, _MERTON_BLOCK):
+        b = slice(lo, lo + _MERTON_BLOCK)
+        c = counts[b]
+        # c is sorted descending: the options needing term j are the first (c > j).sum().
+        active = np.searchsorted(-c, -np.arange(int(c[0]) if c.size else 0), side="left").tolist()
+        block = _MertonBlock(x0[b], f0[b], k_[b], w[b], var_diff[b], m[b], ln_m[b], active)
+        for out, part in zip(sums, _merton_block(block, sig[b], t[b], jumps, rr[b], mode), strict=True):
+            out[b] = part
+
+    results = _merton_greeks_from_sums(sums, s, t, sig, rr, df, f0, k_, m, lam, kj, mode)
+    unsorted = []
+    for sorted_values in results:
+        full = np.empty_like(sorted_values)
+        full[order] = sorted_values
+        unsorted.append(full.reshape(shape))
+    return tuple(unsorted)
+
+
+def _merton_block(
+    blk: _MertonBlock, sigma: FloatArray, T: FloatArray, jumps: JumpParams, r: FloatArray, mode: str
+) -> tuple[FloatArray, ...]:
+    """Undiscounted sums over one block's terms.
+
+    price: ``Σ p_j B_j``; delta_gamma: ``Σ p_j w N(w d1) F_j`` (D) and ``Σ p_j F_j φ(d1) / v_j`` (A);
+    all: P, D, A and ``Σ λ (p_{j-1} - p_j) B_j`` (the derivative of the weights in T).
+    """
+    n = blk.x0.size
+    lam, lnj, dj2 = jumps.intensity, jumps.log_mean_jump, jumps.jump_vol**2
+    want_price = mode != "delta_gamma"
+    want_greeks = mode != "price"
+    P, D, A, W = (np.zeros(n) for _ in range(4))
+    p_prev = np.zeros(n)
+    may_be_flat = bool((blk.var_diff == 0.0).any())  # a zero total vol only where sigma² T = 0
+    for j, a in enumerate(blk.active):
+        x = blk.x0[:a] + j * lnj if j else blk.x0[:a]
+        v = np.sqrt(blk.var_diff[:a] + j * dj2) if j else np.sqrt(blk.var_diff[:a])
+        ww = blk.w[:a]
+        f = blk.f0[:a] * math.exp(j * lnj) if j else blk.f0[:a]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            d1 = x / v + 0.5 * v
+            p = np.exp(j * blk.ln_m[:a] - blk.m[:a] - math.lgamma(j + 1.0)) if j else np.exp(-blk.m[:a])
+        flat = (v == 0.0) if may_be_flat else None
+        n1 = ndtr(ww * d1)
+        if flat is not None and flat.any():
+            n1 = np.where(flat, _step(ww * (f - blk.K[:a])), n1)
+        if want_price:
+            n2 = ndtr(ww * (d1 - v))
+            if flat is not None and flat.any():
+                n2 = np.where(flat, _step(ww * (f - blk.K[:a])), n2)
+            black = ww * (f * n1 - blk.K[:a] * n2)
+            P[:a] += p * black
+        if not want_greeks:
             continue
-        tail = tail_scale * _merton_truncation(S, kdf, is_call, j - 1 if theta_needed else j, m, m_prime)
-        if (tail <= abs_tol).all():
-            break
-    else:
-        raise RuntimeError(
-            f"Merton series did not reach tolerance {tol} in {max_terms} terms (λT up to {float(m.max())})"
-        )
-
-    price = df * acc[0]
+        D[:a] += p * (ww * n1 * f)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f_pdf_over_v = f * np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI / v
+        if flat is not None and flat.any():
+            f_pdf_over_v = np.where(flat, 0.0, f_pdf_over_v)  # gamma's Dirac mass at a kink, reported as 0
+        A[:a] += p * f_pdf_over_v
+        if mode == "all":
+            W[:a] += lam * (p_prev[:a] - p) * black
+            p_prev[:a] = p
     if mode == "price":
-        return (price,)
-    delta = df * acc[1] / S
-    gamma = df * acc[2] / (S * S)
+        return (P,)
     if mode == "delta_gamma":
-        return delta, gamma
-    vega = df * acc[3]
-    dv_dt = df * acc[4]  # d/dT of the undiscounted sum, discounted
-    theta = -(-r * price + dv_dt)
-    rho = -T * price + df * T * acc[1]
-    return price, delta, gamma, vega, theta, rho
+        return D, A
+    return P, D, A, W
 
 
-def _accumulate_black(
-    acc: list[FloatArray],
-    p: FloatArray,
-    p_prev: FloatArray | float,
-    F: FloatArray,
-    K: FloatArray,
-    v: FloatArray,
-    w: FloatArray,
-    sigma: FloatArray,
+def _merton_greeks_from_sums(
+    sums: list[FloatArray],
+    S: FloatArray,
     T: FloatArray,
-    lam: float,
+    sigma: FloatArray,
     r: FloatArray,
+    df: FloatArray,
+    f0: FloatArray,
+    K: FloatArray,
+    m: FloatArray,
+    lam: float,
     k: float,
-    j: int,
-) -> None:
-    """Add term j of the Poisson series (undiscounted Black on forward F_j, total vol v_j)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = np.log(F / K) / v + 0.5 * v
-    d2 = d1 - v
-    zero = v == 0.0
-    n1 = ndtr(w * d1)
-    n2 = ndtr(w * d2)
-    if zero.any():
-        lim = _step(w * (F - K))
-        n1 = np.where(zero, lim, n1)
-        n2 = np.where(zero, lim, n2)
-    black = w * (F * n1 - K * n2)
-    acc[0] += p * black
-    if len(acc) == 1:
-        return
-    pdf = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
-    if zero.any():
-        pdf = np.where(zero, np.where(F == K, _INV_SQRT_2PI, 0.0), pdf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f_pdf_over_v = np.where(zero, 0.0, F * pdf / v)
-        # dv_j/dsigma = sigma T / v_j; for j = 0 that is sqrt(T), also when sigma = 0.
-        dv_dsigma = np.sqrt(T) if j == 0 else np.where(zero, 0.0, sigma * T / v)
-        dv_dT = np.where(zero, 0.0, 0.5 * sigma * sigma / v)
-    f_delta = w * n1 * F  # dBlack/dF * F
-    acc[1] += p * f_delta  # * df / S later
-    acc[2] += p * f_pdf_over_v  # * df / S^2 later
-    if len(acc) == 3:
-        return
-    acc[3] += p * F * pdf * dv_dsigma
-    # d/dT of p_j(λT) Black_j: λ (p_{j-1} - p_j) Black_j + p_j (dB/dF dF/dT + dB/dv dv/dT)
-    acc[4] += lam * (p_prev - p) * black + p * (f_delta * (r - lam * k) + F * pdf * dv_dT)
+    mode: str,
+) -> tuple[FloatArray, ...]:
+    """Price and Greeks from the block sums (see :func:`_merton_block`).
+
+    Every term's total vol ``v_j = sqrt(sigma² T + j δ²)`` has ``dv_j/dsigma = sigma T / v_j`` and
+    ``dv_j/dT = sigma² / (2 v_j)``, so vega and the diffusion part of theta are multiples of the
+    gamma sum A. The one exception is a zero total vol (sigma² T = 0, term 0), whose vega is the
+    one-sided limit ``F φ(0) sqrt(T)`` exactly at the forward, as in :func:`bs_greeks`.
+    """
+    if mode == "price":
+        return (df * sums[0],)
+    if mode == "delta_gamma":
+        D, A = sums
+        return df * D / S, df * A / (S * S)
+    P, D, A, W = sums
+    price = df * P
+    delta = df * D / S
+    gamma = df * A / (S * S)
+    at_forward_flat = (sigma == 0.0) & (f0 == K)
+    vega = df * (sigma * T * A + np.where(at_forward_flat, np.exp(-m) * f0 * _INV_SQRT_2PI * np.sqrt(T), 0.0))
+    dv_dt = W + (r - lam * k) * D + 0.5 * sigma * sigma * A  # d/dT of the undiscounted sum
+    theta = r * price - df * dv_dt
+    rho = -T * price + df * T * D
+    return price, delta, gamma, vega, theta, rho
 
 
 def merton_price(
