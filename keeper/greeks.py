@@ -537,20 +537,6 @@ def _merton_term_counts(
     return counts
 
 
-@dataclass(frozen=True)
-class _MertonBlock:
-    """One block of options, sorted by term count (most first), with what every term reuses."""
-
-    x0: FloatArray  # ln(F_0 / K)
-    f0: FloatArray  # forward under the compensated drift
-    K: FloatArray
-    w: FloatArray
-    var_diff: FloatArray  # sigma² T
-    m: FloatArray  # λT
-    ln_m: FloatArray
-    active: list[int]  # active[j]: how many options (a prefix) still need term j
-
-
 def _merton_arrays(
     S: FloatArray,
     K: FloatArray,
@@ -563,102 +549,129 @@ def _merton_arrays(
     tol: float,
     max_terms: int,
 ) -> tuple[FloatArray, ...]:
-    """The Poisson series on validated arrays, each option cut at its own term count.
-
-    Options are sorted by how many terms they need, so at term j the options still summing are a
-    prefix of each block: every term is computed for exactly the options that need it, on
-    contiguous slices (no masks, no gathers inside the loop).
-    """
+    """The Poisson series on validated arrays, each option cut at its own term count, block by block."""
     shape = np.broadcast_shapes(S.shape, K.shape, T.shape, sigma.shape, r.shape, is_call.shape)
-    s, k_, t, sig, rr = (np.broadcast_to(a, shape).ravel() for a in (S, K, T, sigma, r))
-    call = np.broadcast_to(is_call, shape).ravel()
-    lam, kj = jumps.intensity, jumps.k
-    df = np.exp(-rr * t)
-    kdf = k_ * df
-    m = lam * t
-    counts = _merton_term_counts(s, kdf, call, m, m * (1.0 + kj), tol * (s + k_), mode == "all", lam, max_terms)
-    # Radix sort on small integers: linear time, and stable, so equal counts keep input order.
-    order = np.argsort((max_terms - counts).astype(np.uint16 if max_terms < 65_536 else np.int64), kind="stable")
-    s, k_, t, sig, rr, df, m, counts = (a[order] for a in (s, k_, t, sig, rr, df, m, counts))
-    f0 = s * np.exp((rr - lam * kj) * t)
-    with np.errstate(divide="ignore"):
-        x0 = np.log(f0 / k_)
-        ln_m = np.log(m)  # -inf where m == 0, so p_j = 0 for j >= 1 there
-    w = _sign(call[order])
-    var_diff = sig * sig * t
-    n_out = {"price": 1, "delta_gamma": 2, "all": 4}[mode]
-    sums = [np.empty(s.size) for _ in range(n_out)]
-    for lo in range(0, s.size, _MERTON_BLOCK):
+    flat = [np.broadcast_to(a, shape).ravel() for a in (S, K, T, sigma, r, is_call)]
+    n = int(np.prod(shape))
+    outs = [np.empty(n) for _ in range({"price": 1, "delta_gamma": 2, "all": 6}[mode])]
+    for lo in range(0, n, _MERTON_BLOCK):
         b = slice(lo, lo + _MERTON_BLOCK)
-        c = counts[b]
-        # c is sorted descending: the options needing term j are the first (c > j).sum().
-        active = np.searchsorted(-c, -np.arange(int(c[0]) if c.size else 0), side="left").tolist()
-        block = _MertonBlock(x0[b], f0[b], k_[b], w[b], var_diff[b], m[b], ln_m[b], active)
-        for out, part in zip(sums, _merton_block(block, sig[b], t[b], jumps, rr[b], mode), strict=True):
+        s, k, t, sig, rr = (a[b] for a in flat[:5])
+        results = _merton_block(s, k, t, sig, rr, flat[5][b], jumps, mode, tol, max_terms)
+        for out, part in zip(outs, results, strict=True):
             out[b] = part
-
-    results = _merton_greeks_from_sums(sums, s, t, sig, rr, df, f0, k_, m, lam, kj, mode)
-    unsorted = []
-    for sorted_values in results:
-        full = np.empty_like(sorted_values)
-        full[order] = sorted_values
-        unsorted.append(full.reshape(shape))
-    return tuple(unsorted)
+    return tuple(out.reshape(shape) for out in outs)
 
 
 def _merton_block(
-    blk: _MertonBlock, sigma: FloatArray, T: FloatArray, jumps: JumpParams, r: FloatArray, mode: str
+    S: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    sigma: FloatArray,
+    r: FloatArray,
+    is_call: NDArray[np.bool_],
+    jumps: JumpParams,
+    mode: Literal["price", "delta_gamma", "all"],
+    tol: float,
+    max_terms: int,
 ) -> tuple[FloatArray, ...]:
-    """Undiscounted sums over one block's terms.
+    """One block of 1-D options: term counts, sorted by count, the series, then the input order back.
 
-    price: ``Σ p_j B_j``; delta_gamma: ``Σ p_j w N(w d1) F_j`` (D) and ``Σ p_j F_j φ(d1) / v_j`` (A);
-    all: P, D, A and ``Σ λ (p_{j-1} - p_j) B_j`` (the derivative of the weights in T).
+    Sorted by how many terms they need (most first), the options still summing at term j are a
+    prefix of the block: every term is computed for exactly the options that need it, on
+    contiguous slices (no masks, no gathers inside the loop).
     """
-    n = blk.x0.size
-    lam, lnj, dj2 = jumps.intensity, jumps.log_mean_jump, jumps.jump_vol**2
+    lam, kj = jumps.intensity, jumps.k
+    df = np.exp(-r * T)
+    m = lam * T
+    counts = _merton_term_counts(S, K * df, is_call, m, m * (1.0 + kj), tol * (S + K), mode == "all", lam, max_terms)
+    # Radix sort on small integers: linear time, and stable, so equal counts keep input order.
+    order = np.argsort((max_terms - counts).astype(np.uint16 if max_terms < 65_536 else np.int64), kind="stable")
+    S, K, T, sigma, r, df, m, counts = (a[order] for a in (S, K, T, sigma, r, df, m, counts))
+    # counts is descending: the options needing term j are the first (counts > j).sum().
+    active = np.searchsorted(-counts, -np.arange(int(counts[0]) if counts.size else 0), side="left").tolist()
+    f0 = S * np.exp((r - lam * kj) * T)  # forward under the compensated drift
+    sums = _merton_sums(f0, K, _sign(is_call[order]), sigma * sigma * T, m, active, jumps, mode)
+    results = _merton_greeks_from_sums(sums, S, T, sigma, r, df, f0, K, m, lam, kj, mode)
+    unsorted = []
+    for values in results:
+        full = np.empty_like(values)
+        full[order] = values
+        unsorted.append(full)
+    return tuple(unsorted)
+
+
+def _merton_sums(
+    f0: FloatArray,
+    K: FloatArray,
+    w: FloatArray,
+    var_diff: FloatArray,
+    m: FloatArray,
+    active: list[int],
+    jumps: JumpParams,
+    mode: str,
+) -> tuple[FloatArray, ...]:
+    """Undiscounted sums over the terms, ``B_j = Black(F_j, K, v_j)``, ``v_j² = sigma² T + j δ²``:
+
+    P = Σ p_j B_j;  D = Σ p_j F_j w N(w d1);  A = Σ p_j F_j e^{-d1²/2} / v_j (φ without its
+    constant);  Q = Σ p_{j-1} B_j, so that Σ λ (p_{j-1} - p_j) B_j = λ (Q - P) is the derivative of
+    the weights in T. price needs P; delta_gamma D and A; all four for Greeks.
+    """
+    n = f0.size
+    lnj, dj2 = jumps.log_mean_jump, jumps.jump_vol**2
     want_price = mode != "delta_gamma"
     want_greeks = mode != "price"
-    P, D, A, W = (np.zeros(n) for _ in range(4))
+    P, D, A, Q = (np.zeros(n) for _ in range(4))
+    with np.errstate(divide="ignore"):
+        x0 = np.log(f0 / K)
+        ln_m = np.log(m)  # -inf where m == 0, so p_j = 0 for j >= 1 there
+    may_be_flat = bool((var_diff == 0.0).any())  # a zero total vol only where sigma² T = 0
     p_prev = np.zeros(n)
-    may_be_flat = bool((blk.var_diff == 0.0).any())  # a zero total vol only where sigma² T = 0
-    for j, a in enumerate(blk.active):
-        x = blk.x0[:a] + j * lnj if j else blk.x0[:a]
-        v = np.sqrt(blk.var_diff[:a] + j * dj2) if j else np.sqrt(blk.var_diff[:a])
-        ww = blk.w[:a]
-        f = blk.f0[:a] * math.exp(j * lnj) if j else blk.f0[:a]
+    for j, a in enumerate(active):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if j:
+                x = x0[:a] + j * lnj
+                v = np.sqrt(var_diff[:a] + j * dj2)
+                p = np.exp(j * ln_m[:a] - (m[:a] + math.lgamma(j + 1.0)))
+            else:
+                x, v, p = x0, np.sqrt(var_diff), np.exp(-m)
             d1 = x / v + 0.5 * v
-            p = np.exp(j * blk.ln_m[:a] - blk.m[:a] - math.lgamma(j + 1.0)) if j else np.exp(-blk.m[:a])
+        ww, f = w[:a], f0[:a] * math.exp(j * lnj)
+        wd1 = ww * d1
+        wn1 = ww * ndtr(wd1)
         flat = (v == 0.0) if may_be_flat else None
-        n1 = ndtr(ww * d1)
         if flat is not None and flat.any():
-            n1 = np.where(flat, _step(ww * (f - blk.K[:a])), n1)
+            wn1 = np.where(flat, ww * _step(ww * (f - K[:a])), wn1)
+        fwn1 = f * wn1
         if want_price:
-            n2 = ndtr(ww * (d1 - v))
+            wn2 = ww * ndtr(wd1 - ww * v)
             if flat is not None and flat.any():
-                n2 = np.where(flat, _step(ww * (f - blk.K[:a])), n2)
-            black = ww * (f * n1 - blk.K[:a] * n2)
+                wn2 = np.where(flat, ww * _step(ww * (f - K[:a])), wn2)
+            black = fwn1 - K[:a] * wn2
             P[:a] += p * black
+            if mode == "all" and j:
+                Q[:a] += p_prev[:a] * black
+                p_prev = p
+            elif mode == "all":
+                p_prev = p
         if not want_greeks:
             continue
-        D[:a] += p * (ww * n1 * f)
+        D[:a] += p * fwn1
         with np.errstate(divide="ignore", invalid="ignore"):
-            f_pdf_over_v = f * np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI / v
+            e_over_v = np.exp(-0.5 * d1 * d1) / v
         if flat is not None and flat.any():
-            f_pdf_over_v = np.where(flat, 0.0, f_pdf_over_v)  # gamma's Dirac mass at a kink, reported as 0
-        A[:a] += p * f_pdf_over_v
-        if mode == "all":
-            W[:a] += lam * (p_prev[:a] - p) * black
-            p_prev[:a] = p
+            e_over_v = np.where(flat, 0.0, e_over_v)  # gamma's Dirac mass at a kink, reported as 0
+        A[:a] += (p * f) * e_over_v
+    A *= _INV_SQRT_2PI
     if mode == "price":
         return (P,)
     if mode == "delta_gamma":
         return D, A
-    return P, D, A, W
+    return P, D, A, Q
 
 
 def _merton_greeks_from_sums(
-    sums: list[FloatArray],
+    sums: tuple[FloatArray, ...],
     S: FloatArray,
     T: FloatArray,
     sigma: FloatArray,
@@ -671,7 +684,7 @@ def _merton_greeks_from_sums(
     k: float,
     mode: str,
 ) -> tuple[FloatArray, ...]:
-    """Price and Greeks from the block sums (see :func:`_merton_block`).
+    """Price and Greeks from the sums (see :func:`_merton_sums`).
 
     Every term's total vol ``v_j = sqrt(sigma² T + j δ²)`` has ``dv_j/dsigma = sigma T / v_j`` and
     ``dv_j/dT = sigma² / (2 v_j)``, so vega and the diffusion part of theta are multiples of the
@@ -683,13 +696,13 @@ def _merton_greeks_from_sums(
     if mode == "delta_gamma":
         D, A = sums
         return df * D / S, df * A / (S * S)
-    P, D, A, W = sums
+    P, D, A, Q = sums
     price = df * P
     delta = df * D / S
     gamma = df * A / (S * S)
     at_forward_flat = (sigma == 0.0) & (f0 == K)
     vega = df * (sigma * T * A + np.where(at_forward_flat, np.exp(-m) * f0 * _INV_SQRT_2PI * np.sqrt(T), 0.0))
-    dv_dt = W + (r - lam * k) * D + 0.5 * sigma * sigma * A  # d/dT of the undiscounted sum
+    dv_dt = lam * (Q - P) + (r - lam * k) * D + 0.5 * sigma * sigma * A  # d/dT of the undiscounted sum
     theta = r * price - df * dv_dt
     rho = -T * price + df * T * D
     return price, delta, gamma, vega, theta, rho
