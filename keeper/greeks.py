@@ -109,7 +109,7 @@ def _as_array(name: str, value: ArrayLike) -> FloatArray:
 def _first_bad(name: str, arr: FloatArray, ok: NDArray[np.bool_], rule: str) -> ValueError:
     idx = int(np.flatnonzero(~np.broadcast_to(ok, arr.shape))[0]) if arr.ndim else 0
     bad = arr.reshape(-1)[idx] if arr.ndim else arr
-    where = f" at index {np.unravel_index(idx, arr.shape)}" if arr.ndim else ""
+    where = f" at index {tuple(int(i) for i in np.unravel_index(idx, arr.shape))}" if arr.ndim else ""
     return ValueError(f"{name} must be {rule}; got {float(bad)!r}{where}")
 
 
@@ -346,39 +346,58 @@ def implied_vol(
     step that leaves it, or is not finite, is replaced by bisection, so each element
     converges. Stops when the relative price error is below ``rtol``.
 
-    Prices exactly at the no-arbitrage lower bound (discounted intrinsic value of the forward)
-    return 0.0 — for very deep in-the-money options the time value can be below float64
-    resolution, and then the volatility is not recoverable from the price. Prices outside
-    ``[lower bound, upper bound)`` (upper = S for calls, K e^{-rT} for puts) and ``T <= 0``
-    raise ``ValueError`` naming the argument, or give NaN where ``errors="nan"``.
+    Prices at the no-arbitrage lower bound (discounted intrinsic value of the forward) return
+    0.0, and so do prices within its rounding: an in-the-money price is computed as a difference
+    of terms of size S and K e^{-rT} (``w (S N(w d1) - K e^{-rT} N(w d2))``, as :func:`bs_price`
+    does), so a few ulps of ``S + K e^{-rT}`` below or above the bound is the bound — a time value
+    that small is below float64 resolution and the volatility is not recoverable from the price.
+    Prices further outside ``[lower bound, upper bound)`` (upper = S for calls, K e^{-rT} for puts)
+    raise ``ValueError`` naming the argument; so do ``T <= 0`` and a negative or NaN price.
+    With ``errors="nan"`` each of those gives NaN for its own entry and the rest are solved.
     """
+    if errors not in ("raise", "nan"):
+        raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
     p = _as_array("price", price)
-    s, k, t, _, rr, c = _inputs(S, K, T, 0.0, r, is_call)
-    shape = _broadcast_shape(price=p, S=s, K=k, T=t, r=rr, is_call=c)
-    _check("price", p, "non-negative")
-    if not (t > 0.0).all():
-        raise _first_bad("T", t, t > 0.0, "positive (implied volatility needs time value)")
-    p, s, k, t, rr = (np.broadcast_to(a, shape).ravel() for a in (p, s, k, t, rr))
+    t_in = _as_array("T", T)
+    s, k, _, _, rr, c = _inputs(S, K, 0.0, 0.0, r, is_call)
+    shape = _broadcast_shape(price=p, S=s, K=k, T=t_in, r=rr, is_call=c)
+    # `x > 0` and `x >= 0` are False for NaN, so NaN lands in these masks too.
+    bad_price = ~((p >= 0.0) & (p < np.inf))
+    bad_t = ~((t_in > 0.0) & (t_in < np.inf))
+    if errors == "raise":
+        if bad_price.any():
+            raise _first_bad("price", p, ~bad_price, "non-negative and finite")
+        if bad_t.any():
+            raise _first_bad("T", t_in, ~bad_t, "positive and finite (implied volatility needs time value)")
+    unusable = np.broadcast_to(bad_price | bad_t, shape).ravel()
+    p, s, k, t, rr = (np.broadcast_to(a, shape).ravel() for a in (p, s, k, t_in, rr))
     c = np.broadcast_to(c, shape).ravel()
+    if unusable.any():  # placeholders the solver can digest; their results are NaN below
+        p, t = np.where(unusable, 0.0, p), np.where(unusable, 1.0, t)
 
     df = np.exp(-rr * t)
     kdf = k * df
     w = _sign(c)
-    intrinsic = np.maximum(w * (s - kdf), 0.0)
+    forward_gain = w * (s - kdf)
+    intrinsic = np.maximum(forward_gain, 0.0)
     upper = np.where(c, s, kdf)
     # Out-of-the-money price at the same strike (parity); its side is -sign(ln F/K).
     x = np.log(s / kdf)
     otm_price = p - intrinsic
-    slack = 4.0 * np.finfo(np.float64).eps * np.maximum(p, intrinsic)
+    # Rounding of the price and of the bound: in the money both are differences of terms of size
+    # S and K e^{-rT}, so their error scales with S + K e^{-rT}, not with the (maybe small)
+    # intrinsic value; out of the money the price has no such terms and its error scales with it.
+    slack = 4.0 * np.finfo(np.float64).eps * np.where(forward_gain > 0.0, s + kdf, p)
     below = otm_price < -slack
     above = p >= upper
-    invalid = below | above
+    invalid = (below | above) & ~unusable
     if invalid.any() and errors == "raise":
         i = int(np.flatnonzero(invalid)[0])
         raise ValueError(
             f"price {p[i]!r} at index {np.unravel_index(i, shape) if shape else ()} is outside the "
             f"no-arbitrage range [{intrinsic[i]!r}, {upper[i]!r}) for S={s[i]!r}, K={k[i]!r}, T={t[i]!r}"
         )
+    invalid |= unusable
     at_lower = (otm_price <= slack) & ~invalid
     beta = np.maximum(otm_price, 0.0) / np.sqrt(s * kdf)  # normalised OTM price
     theta = np.where(x > 0.0, -1.0, 1.0)
