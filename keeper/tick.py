@@ -31,6 +31,7 @@ import numpy as np
 from keeper.greeks import SECONDS_PER_YEAR, BookGreeks, JumpParams, OptionBook, book_greeks
 from keeper.policy import HedgePolicy, Hold, MarketState, PolicyState
 from keeper.snapshot import Snapshot
+from keeper.volforecast import GarchView, serve_forecast
 
 WAD = 10**18
 BPS = 10_000
@@ -51,6 +52,8 @@ class TickContext:
     # Time from the snapshot to the transaction's inclusion the keeper allows for: a keeper trade
     # outside the hard band whose must-path grace ends within it may land on the must path.
     inclusion_margin_s: float = 60.0
+    # The vault's GARCH forecast this tick (keeper/volforecast.py) when it asks for one; None: EWMA.
+    garch: GarchView | None = None
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,9 @@ def decide(snap: Snapshot, ctx: TickContext, state: PolicyState) -> tuple[TickDe
         gas_price_gwei=ctx.gas_price_gwei, gas_per_hedge=ctx.gas_per_hedge, fee_bps=ctx.fee_bps,
     )
     state = state.observe(market)
-    wanted = ctx.policy.decide(greeks, market, state)
-    why = f"policy {ctx.policy.name}: {wanted.reason}"
+    forecast = serve_forecast(ctx.garch, state.var_forecast, market.vol)
+    wanted = ctx.policy.decide(greeks, market, forecast.for_policy(state))
+    why = f"policy {ctx.policy.name}: {wanted.reason}; vol forecast {forecast}"
     if isinstance(wanted, Hold):
         return TickDecision(None, why, greeks, gap, chain_reason=check.reason), state
     if not check.needed:

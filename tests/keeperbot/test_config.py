@@ -57,6 +57,7 @@ def test_environment_overrides_the_file(tmp_path):
         (('key = { env = "HV_KEEPER_KEY" }', 'key = { private_key = "0x' + "ab" * 32 + '" }'), "keeper.key"),
         (('key = { env = "HV_KEEPER_KEY" }', 'key = { keystore = "k.json" }'), "keeper.key.password_env"),
         (('journal = "journal.sqlite"\n', ""), "keeper.journal"),
+        (('policy = "fixed_band"', 'policy = "fixed_band"\nvol_forecast = "garh"'), "vault[0].vol_forecast"),
     ],
 )
 def test_each_bad_field_is_named(tmp_path, edit, field):
@@ -90,3 +91,9 @@ def test_the_default_policy_is_a_fixed_band_as_wide_as_the_vaults_former_on_chai
 def test_the_removed_contract_policy_is_refused_with_what_to_use_instead(tmp_path):
     with pytest.raises(ConfigError, match=r"^vault\[0\]\.policy: 'contract' was removed: .*fixed_band"):
         load(write(tmp_path, GOOD.replace('policy = "fixed_band"', 'policy = "contract"')), env={})
+
+
+def test_vol_forecast_defaults_to_the_ewma_and_accepts_garch(tmp_path):
+    assert load(write(tmp_path, GOOD), env={}).vaults[0].vol_forecast == "ewma"
+    garch = GOOD.replace('policy = "fixed_band"', 'policy = "fixed_band"\nvol_forecast = "garch"')
+    assert load(write(tmp_path, garch), env={}).vaults[0].vol_forecast == "garch"
