@@ -570,13 +570,13 @@ def _merton_arrays(
 ) -> tuple[FloatArray, ...]:
     """The Poisson series on validated arrays, each option cut at its own term count, block by block."""
     shape = np.broadcast_shapes(S.shape, K.shape, T.shape, sigma.shape, r.shape, is_call.shape)
-    flat = [np.broadcast_to(a, shape).ravel() for a in (S, K, T, sigma, r, is_call)]
+    s, k, t, sig, rr = (np.broadcast_to(a, shape).ravel() for a in (S, K, T, sigma, r))
+    call = np.broadcast_to(is_call, shape).ravel()
     n = int(np.prod(shape))
     outs = [np.empty(n) for _ in range({"price": 1, "delta_gamma": 2, "all": 6}[mode])]
     for lo in range(0, n, _MERTON_BLOCK):
         b = slice(lo, lo + _MERTON_BLOCK)
-        s, k, t, sig, rr = (a[b] for a in flat[:5])
-        results = _merton_block(s, k, t, sig, rr, flat[5][b], jumps, mode, tol, max_terms)
+        results = _merton_block(s[b], k[b], t[b], sig[b], rr[b], call[b], jumps, mode, tol, max_terms)
         for out, part in zip(outs, results, strict=True):
             out[b] = part
     return tuple(out.reshape(shape) for out in outs)
@@ -606,7 +606,8 @@ def _merton_block(
     counts = _merton_term_counts(S, K * df, is_call, m, m * (1.0 + kj), tol * (S + K), mode == "all", lam, max_terms)
     # Radix sort on small integers: linear time, and stable, so equal counts keep input order.
     order = np.argsort((max_terms - counts).astype(np.uint16 if max_terms < 65_536 else np.int64), kind="stable")
-    S, K, T, sigma, r, df, m, counts = (a[order] for a in (S, K, T, sigma, r, df, m, counts))
+    S, K, T, sigma, r, df, m = (a[order] for a in (S, K, T, sigma, r, df, m))
+    counts = counts[order]
     # counts is descending: the options needing term j are the first (counts > j).sum().
     active = np.searchsorted(-counts, -np.arange(int(counts[0]) if counts.size else 0), side="left").tolist()
     f0 = S * np.exp((r - lam * kj) * T)  # forward under the compensated drift
