@@ -182,8 +182,8 @@ def merton_ratio_rows(x: Arrays, repeat: int) -> list[str]:
     t_bs_greeks, _ = best_of(lambda: bs_greeks(*args), repeat)
     lines = []
     for name, jumps in MERTON_JUMPS.items():
-        t_price, _ = best_of(lambda: merton_price(*args, jumps), repeat)
-        t_greeks, _ = best_of(lambda: merton_greeks(*args, jumps), repeat)
+        t_price, _ = best_of(lambda j=jumps: merton_price(*args, j), repeat)
+        t_greeks, _ = best_of(lambda j=jumps: merton_greeks(*args, j), repeat)
         lines.append(
             f"{name}: price {t_price:.2f} s = {t_price / t_bs_price:.1f} x bs_price ({t_bs_price:.3f} s); "
             f"price+Greeks {t_greeks:.2f} s = {t_greeks / t_bs_greeks:.1f} x bs_greeks ({t_bs_greeks:.3f} s)"
