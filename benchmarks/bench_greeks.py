@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from keeper.greeks import bs_greeks
+from keeper.greeks import JumpParams, bs_greeks, bs_price, merton_greeks, merton_price
 
 Arrays = dict[str, np.ndarray]
 
@@ -168,12 +168,41 @@ def quantlib_runner(x: Arrays) -> Callable[[], tuple[np.ndarray, ...]] | None:
     return run
 
 
+MERTON_JUMPS = {
+    "realistic (λ 12/yr, mean log jump -0.04, jump vol 0.06)": JumpParams(12.0, -0.04, 0.06),
+    "heavy (λ 50/yr, mean log jump -0.10, jump vol 0.15)": JumpParams(50.0, -0.10, 0.15),
+}
+
+
+def merton_ratio_rows(x: Arrays, repeat: int) -> list[str]:
+    """Merton / Black-Scholes cost ratio on the same options, maturities 1 day..1.5 years."""
+    y = dict(x, T=np.random.default_rng(2).uniform(1 / 365, 1.5, x["S"].size))
+    args = (y["S"], y["K"], y["T"], y["sigma"], y["r"], y["is_call"])
+    t_bs_price, _ = best_of(lambda: bs_price(*args), repeat)
+    t_bs_greeks, _ = best_of(lambda: bs_greeks(*args), repeat)
+    lines = []
+    for name, jumps in MERTON_JUMPS.items():
+        t_price, _ = best_of(lambda j=jumps: merton_price(*args, j), repeat)
+        t_greeks, _ = best_of(lambda j=jumps: merton_greeks(*args, j), repeat)
+        lines.append(
+            f"{name}: price {t_price:.2f} s = {t_price / t_bs_price:.1f} x bs_price ({t_bs_price:.3f} s); "
+            f"price+Greeks {t_greeks:.2f} s = {t_greeks / t_bs_greeks:.1f} x bs_greeks ({t_bs_greeks:.3f} s)"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--ql-sample", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--merton-only", action="store_true", help="only the Merton / Black-Scholes cost ratio")
     args = parser.parse_args()
+    if args.merton_only:
+        print(f"\nMerton / Black-Scholes cost ratio on {args.n:,} options (best of {args.repeat})")
+        for line in merton_ratio_rows(make_inputs(args.n), args.repeat):
+            print(line)
+        return
     x = make_inputs(args.n)
     rows: list[Row] = []
 
@@ -236,6 +265,9 @@ def main() -> None:
     print()
     verdict = "PASS" if t_keeper <= 1.25 * t_bare else "FAIL"
     print(f"target: keeper <= 1.25 x bare numpy: {t_keeper / t_bare:.2f} x -> {verdict}")
+    print(f"\nMerton / Black-Scholes cost ratio on {args.n:,} options (maturities 1 day..1.5 years)")
+    for line in merton_ratio_rows(x, args.repeat):
+        print(line)
     vollib_row = next(r for r in rows if r.name == "py_vollib_vectorized")
     if vollib_row.seconds is not None:
         speedup = vollib_row.seconds / t_keeper

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from keeper.policy import DEFAULT_POLICY, POLICY_CLASSES, build_policy, policy_param_names
+from keeper.volforecast import VOL_FORECASTS
 
 POLICIES = tuple(POLICY_CLASSES)
 # Policies that no longer exist, and what to use instead.
@@ -44,6 +45,7 @@ class VaultConfig:
     policy: str = DEFAULT_POLICY
     policy_params: Mapping[str, float] = field(default_factory=dict)
     merton: Mapping[str, float] = field(default_factory=dict)
+    vol_forecast: str = "ewma"  # or "garch": fitted on the keeper's own spot history (keeper/volforecast.py)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,9 @@ def _vault(i: int, raw: Any, base: Path) -> VaultConfig:
         build_policy(policy, params)
     except ValueError as exc:
         raise ConfigError(f"{where}.policy_params: {exc}") from None
+    vol_forecast = raw.get("vol_forecast", "ewma")
+    if vol_forecast not in VOL_FORECASTS:
+        raise ConfigError(f"{where}.vol_forecast: {vol_forecast!r} is not one of {', '.join(VOL_FORECASTS)}")
     merton = raw.get("merton", {})
     if model == "merton":
         for key in ("intensity", "mean_jump", "jump_vol"):
@@ -225,5 +230,5 @@ def _vault(i: int, raw: Any, base: Path) -> VaultConfig:
                 raise ConfigError(f"{where}.merton.{key}: required for the merton model")
     return VaultConfig(
         name=str(raw["name"]), deployment=_path(raw["deployment"], base), model=model, policy=policy,
-        policy_params=dict(params), merton=dict(merton),
+        policy_params=dict(params), merton=dict(merton), vol_forecast=vol_forecast,
     )

@@ -31,7 +31,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import gammaln, ndtr, pdtrc
+from scipy.special import gammaln, ndtr
 
 FloatArray = NDArray[np.float64]
 
@@ -109,7 +109,7 @@ def _as_array(name: str, value: ArrayLike) -> FloatArray:
 def _first_bad(name: str, arr: FloatArray, ok: NDArray[np.bool_], rule: str) -> ValueError:
     idx = int(np.flatnonzero(~np.broadcast_to(ok, arr.shape))[0]) if arr.ndim else 0
     bad = arr.reshape(-1)[idx] if arr.ndim else arr
-    where = f" at index {np.unravel_index(idx, arr.shape)}" if arr.ndim else ""
+    where = f" at index {tuple(int(i) for i in np.unravel_index(idx, arr.shape))}" if arr.ndim else ""
     return ValueError(f"{name} must be {rule}; got {float(bad)!r}{where}")
 
 
@@ -346,39 +346,58 @@ def implied_vol(
     step that leaves it, or is not finite, is replaced by bisection, so each element
     converges. Stops when the relative price error is below ``rtol``.
 
-    Prices exactly at the no-arbitrage lower bound (discounted intrinsic value of the forward)
-    return 0.0 — for very deep in-the-money options the time value can be below float64
-    resolution, and then the volatility is not recoverable from the price. Prices outside
-    ``[lower bound, upper bound)`` (upper = S for calls, K e^{-rT} for puts) and ``T <= 0``
-    raise ``ValueError`` naming the argument, or give NaN where ``errors="nan"``.
+    Prices at the no-arbitrage lower bound (discounted intrinsic value of the forward) return
+    0.0, and so do prices within its rounding: an in-the-money price is computed as a difference
+    of terms of size S and K e^{-rT} (``w (S N(w d1) - K e^{-rT} N(w d2))``, as :func:`bs_price`
+    does), so a few ulps of ``S + K e^{-rT}`` below or above the bound is the bound — a time value
+    that small is below float64 resolution and the volatility is not recoverable from the price.
+    Prices further outside ``[lower bound, upper bound)`` (upper = S for calls, K e^{-rT} for puts)
+    raise ``ValueError`` naming the argument; so do ``T <= 0`` and a negative or NaN price.
+    With ``errors="nan"`` each of those gives NaN for its own entry and the rest are solved.
     """
+    if errors not in ("raise", "nan"):
+        raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
     p = _as_array("price", price)
-    s, k, t, _, rr, c = _inputs(S, K, T, 0.0, r, is_call)
-    shape = _broadcast_shape(price=p, S=s, K=k, T=t, r=rr, is_call=c)
-    _check("price", p, "non-negative")
-    if not (t > 0.0).all():
-        raise _first_bad("T", t, t > 0.0, "positive (implied volatility needs time value)")
-    p, s, k, t, rr = (np.broadcast_to(a, shape).ravel() for a in (p, s, k, t, rr))
+    t_in = _as_array("T", T)
+    s, k, _, _, rr, c = _inputs(S, K, 0.0, 0.0, r, is_call)
+    shape = _broadcast_shape(price=p, S=s, K=k, T=t_in, r=rr, is_call=c)
+    # `x > 0` and `x >= 0` are False for NaN, so NaN lands in these masks too.
+    bad_price = ~((p >= 0.0) & (p < np.inf))
+    bad_t = ~((t_in > 0.0) & (t_in < np.inf))
+    if errors == "raise":
+        if bad_price.any():
+            raise _first_bad("price", p, ~bad_price, "non-negative and finite")
+        if bad_t.any():
+            raise _first_bad("T", t_in, ~bad_t, "positive and finite (implied volatility needs time value)")
+    unusable = np.broadcast_to(bad_price | bad_t, shape).ravel()
+    p, s, k, t, rr = (np.broadcast_to(a, shape).ravel() for a in (p, s, k, t_in, rr))
     c = np.broadcast_to(c, shape).ravel()
+    if unusable.any():  # placeholders the solver can digest; their results are NaN below
+        p, t = np.where(unusable, 0.0, p), np.where(unusable, 1.0, t)
 
     df = np.exp(-rr * t)
     kdf = k * df
     w = _sign(c)
-    intrinsic = np.maximum(w * (s - kdf), 0.0)
+    forward_gain = w * (s - kdf)
+    intrinsic = np.maximum(forward_gain, 0.0)
     upper = np.where(c, s, kdf)
     # Out-of-the-money price at the same strike (parity); its side is -sign(ln F/K).
     x = np.log(s / kdf)
     otm_price = p - intrinsic
-    slack = 4.0 * np.finfo(np.float64).eps * np.maximum(p, intrinsic)
+    # Rounding of the price and of the bound: in the money both are differences of terms of size
+    # S and K e^{-rT}, so their error scales with S + K e^{-rT}, not with the (maybe small)
+    # intrinsic value; out of the money the price has no such terms and its error scales with it.
+    slack = 4.0 * np.finfo(np.float64).eps * np.where(forward_gain > 0.0, s + kdf, p)
     below = otm_price < -slack
     above = p >= upper
-    invalid = below | above
+    invalid = (below | above) & ~unusable
     if invalid.any() and errors == "raise":
         i = int(np.flatnonzero(invalid)[0])
         raise ValueError(
             f"price {p[i]!r} at index {np.unravel_index(i, shape) if shape else ()} is outside the "
             f"no-arbitrage range [{intrinsic[i]!r}, {upper[i]!r}) for S={s[i]!r}, K={k[i]!r}, T={t[i]!r}"
         )
+    invalid |= unusable
     at_lower = (otm_price <= slack) & ~invalid
     beta = np.maximum(otm_price, 0.0) / np.sqrt(s * kdf)  # normalised OTM price
     theta = np.where(x > 0.0, -1.0, 1.0)
@@ -444,18 +463,97 @@ def _solve_total_vol(x: FloatArray, beta: FloatArray, theta: FloatArray, rtol: f
 
 # ----------------------------------------------------------------------------- Merton 1976
 
+# Options per block of the series: a block's dozen working arrays (~1.5 MB) stay in the core's
+# cache, so the many cheap operations of each term run at cache speed, not memory speed, and a
+# block is large enough that numpy's per-call overhead (~1 µs) is small beside its work.
+_MERTON_BLOCK = 16_384
 
-def _merton_truncation(
-    S: FloatArray, kdf: FloatArray, is_call: NDArray[np.bool_], n: int, m: FloatArray, m_prime: FloatArray
-) -> FloatArray:
-    """Upper bound on the price mass of the Poisson terms after term ``n``.
+
+def _poisson_tail_cut(mu: FloatArray, log_q: FloatArray, max_n: int) -> NDArray[np.int64]:
+    """Per element, the smallest ``n >= 0`` with ``P(N > n) <= e^{log_q}`` for ``N ~ Poisson(mu)``,
+    through the bound ``P(N > n) <= p_{n+1}(mu) / (1 - mu / (n + 2))`` (valid for ``n + 2 > mu``:
+    the ratio of consecutive Poisson weights past the mode is below ``mu / (n + 2)``). The bound is
+    within a factor ``1 + mu / n`` of the tail, so the cut is the exact one or one term later.
+
+    Found without a special function per element and step: a Bernstein-bound start, three Newton
+    steps on the Stirling form of ``ln p_{n+1}``, then exact integer steps (``ln n!`` from a table)
+    on the few elements the estimate left on the wrong side. Elements with a cut above ``max_n``
+    come back as ``max_n + 1``.
+    """
+    out = np.zeros(mu.shape, dtype=np.int64)
+    todo = np.flatnonzero((mu > 0.0) & (log_q < 0.0))  # else P(N > 0) <= q already
+    if todo.size == 0:
+        return out
+    m, lq = mu[todo], log_q[todo]
+    ln_m = np.log(m)
+    # Bernstein: P(N >= m + t) <= exp(-t² / (2 (m + t/3))); its root in t is above the cut's.
+    e = -lq
+    a = m + e / 3.0 + np.sqrt(e * e / 9.0 + 2.0 * m * e)
+    for _ in range(3):
+        # g(a) = a ln m - m - (a ln a - a + ln(2 pi a)/2) - ln(1 - m/(a+1)) - ln q; Stirling's
+        # lower bound on ln a! makes g an upper bound on the log tail bound.
+        ln_a = np.log(a)
+        gap = a + 1.0 - m
+        g = a * (ln_m - ln_a + 1.0) - m - 0.5 * (ln_a + math.log(2.0 * math.pi)) - np.log(gap / (a + 1.0)) - lq
+        dg = ln_m - ln_a - 0.5 / a - m / ((a + 1.0) * gap)
+        a = np.maximum(a - g / dg, m)
+    floor_n = np.floor(m).astype(np.int64)  # the smallest n for which the bound holds
+    n = np.clip(np.ceil(a).astype(np.int64) - 1, floor_n, max_n + 1)
+    ln_fact = gammaln(np.arange(max_n + 4, dtype=np.float64))  # ln_fact[i] = ln((i-1)!)
+
+    def log_bound(i: NDArray[np.intp], k: NDArray[np.int64]) -> FloatArray:
+        return (k + 1) * ln_m[i] - m[i] - ln_fact[k + 2] - np.log1p(-m[i] / (k + 2))
+
+    idx = np.arange(todo.size)
+    while True:  # up, where the estimate fell short of the exact cut
+        idx = idx[(n[idx] <= max_n) & (log_bound(idx, n[idx]) > lq[idx])]
+        if idx.size == 0:
+            break
+        n[idx] += 1
+    idx = np.arange(todo.size)
+    while True:  # down, while one term fewer still meets the bound
+        idx = idx[n[idx] > floor_n[idx]]
+        idx = idx[log_bound(idx, n[idx] - 1) <= lq[idx]]
+        if idx.size == 0:
+            break
+        n[idx] -= 1
+    out[todo] = n
+    return out
+
+
+def _merton_term_counts(
+    S: FloatArray,
+    kdf: FloatArray,
+    is_call: NDArray[np.bool_],
+    m: FloatArray,
+    m_prime: FloatArray,
+    abs_tol: FloatArray,
+    theta_needed: bool,
+    lam: float,
+    max_terms: int,
+) -> NDArray[np.int64]:
+    """How many Poisson terms each option needs, from its own bound on the truncation error.
 
     Term j is ``p_j(λT) df Black(F_j, K, v_j)`` with ``F_j = S e^{(r-λk)T} (1+k)^j``. A call's
     Black value is below ``F_j``; weighted, ``p_j(λT) df F_j = S p_j(λ(1+k)T)``. A put's is
-    below ``K``. So the tail is at most ``S P(N' > n)`` for calls and ``K e^{-rT} P(N > n)``
-    for puts, with N ~ Poisson(λT), N' ~ Poisson(λ(1+k)T).
+    below ``K``. So the terms after term ``n`` add at most ``S P(N' > n)`` for calls and
+    ``K e^{-rT} P(N > n)`` for puts, with N ~ Poisson(λT), N' ~ Poisson(λ(1+k)T); an option
+    stops at the first ``n`` where that is within ``abs_tol``. Theta also differentiates the
+    weights, λ (p_{j-1} - p_j): for Greeks the bound is taken one term later and scaled by
+    max(1, λ). An option's count depends on that option alone, so a batch prices each option
+    exactly as it would be priced alone.
     """
-    return np.where(is_call, S * pdtrc(n, m_prime), kdf * pdtrc(n, m))
+    scale = max(1.0, lam) if theta_needed else 1.0
+    bound_on = np.where(is_call, S, kdf) * scale
+    with np.errstate(divide="ignore"):
+        log_q = np.log(abs_tol) - np.log(bound_on)
+    cut = _poisson_tail_cut(np.where(is_call, m_prime, m), log_q, max_terms)
+    counts = cut + (2 if theta_needed else 1)  # terms 0..cut, and one more for theta
+    if counts.size and int(counts.max()) > max_terms:
+        raise RuntimeError(
+            f"Merton series did not reach tolerance within {max_terms} terms (λT up to {float(m.max())})"
+        )
+    return counts
 
 
 def _merton_arrays(
@@ -470,104 +568,164 @@ def _merton_arrays(
     tol: float,
     max_terms: int,
 ) -> tuple[FloatArray, ...]:
-    # No up-front broadcast: the Poisson weights depend on T only, so on a (paths, options)
-    # grid they stay (1, options)-sized and cost nothing per path.
+    """The Poisson series on validated arrays, each option cut at its own term count, block by block."""
     shape = np.broadcast_shapes(S.shape, K.shape, T.shape, sigma.shape, r.shape, is_call.shape)
-    lam, lnj, dj = jumps.intensity, jumps.log_mean_jump, jumps.jump_vol
-    k = jumps.k
-    w = _sign(is_call)
-    df = np.exp(-r * T)
-    kdf = K * df
-    m = lam * T
-    m_prime = m * (1.0 + k)
-    f0 = S * np.exp((r - lam * k) * T)  # forward under the compensated drift
-    var_diff = sigma * sigma * T
-    abs_tol = tol * (S + K)
-
-    acc = [np.zeros(shape) for _ in range({"price": 1, "delta_gamma": 3, "all": 5}[mode])]
-    p_prev: FloatArray | float = 0.0
-    with np.errstate(divide="ignore"):
-        ln_m = np.log(m)  # -inf where m == 0, so p_j = 0 for j >= 1 there
-    # Theta also differentiates the weights, λ (p_{j-1} - p_j): for Greeks the stopping bound
-    # is taken one term earlier and scaled by max(1, λ).
-    theta_needed = mode == "all"
-    tail_scale = max(1.0, lam) if theta_needed else 1.0
-    for j in range(max_terms):
-        p = np.exp(j * ln_m - m - gammaln(j + 1.0)) if j else np.exp(-m)
-        fj = f0 * math.exp(j * lnj) if j else f0
-        vj = np.sqrt(var_diff + j * dj * dj)
-        _accumulate_black(acc, p, p_prev, fj, K, vj, w, sigma, T, lam, r, k, j)
-        p_prev = p
-        if theta_needed and j == 0:
-            continue
-        tail = tail_scale * _merton_truncation(S, kdf, is_call, j - 1 if theta_needed else j, m, m_prime)
-        if (tail <= abs_tol).all():
-            break
-    else:
-        raise RuntimeError(
-            f"Merton series did not reach tolerance {tol} in {max_terms} terms (λT up to {float(m.max())})"
-        )
-
-    price = df * acc[0]
-    if mode == "price":
-        return (price,)
-    delta = df * acc[1] / S
-    gamma = df * acc[2] / (S * S)
-    if mode == "delta_gamma":
-        return delta, gamma
-    vega = df * acc[3]
-    dv_dt = df * acc[4]  # d/dT of the undiscounted sum, discounted
-    theta = -(-r * price + dv_dt)
-    rho = -T * price + df * T * acc[1]
-    return price, delta, gamma, vega, theta, rho
+    s, k, t, sig, rr = (np.broadcast_to(a, shape).ravel() for a in (S, K, T, sigma, r))
+    call = np.broadcast_to(is_call, shape).ravel()
+    n = int(np.prod(shape))
+    outs = [np.empty(n) for _ in range({"price": 1, "delta_gamma": 2, "all": 6}[mode])]
+    for lo in range(0, n, _MERTON_BLOCK):
+        b = slice(lo, lo + _MERTON_BLOCK)
+        results = _merton_block(s[b], k[b], t[b], sig[b], rr[b], call[b], jumps, mode, tol, max_terms)
+        for out, part in zip(outs, results, strict=True):
+            out[b] = part
+    return tuple(out.reshape(shape) for out in outs)
 
 
-def _accumulate_black(
-    acc: list[FloatArray],
-    p: FloatArray,
-    p_prev: FloatArray | float,
-    F: FloatArray,
+def _merton_block(
+    S: FloatArray,
     K: FloatArray,
-    v: FloatArray,
-    w: FloatArray,
-    sigma: FloatArray,
     T: FloatArray,
-    lam: float,
+    sigma: FloatArray,
     r: FloatArray,
+    is_call: NDArray[np.bool_],
+    jumps: JumpParams,
+    mode: Literal["price", "delta_gamma", "all"],
+    tol: float,
+    max_terms: int,
+) -> tuple[FloatArray, ...]:
+    """One block of 1-D options: term counts, sorted by count, the series, then the input order back.
+
+    Sorted by how many terms they need (most first), the options still summing at term j are a
+    prefix of the block: every term is computed for exactly the options that need it, on
+    contiguous slices (no masks, no gathers inside the loop).
+    """
+    lam, kj = jumps.intensity, jumps.k
+    df = np.exp(-r * T)
+    m = lam * T
+    counts = _merton_term_counts(S, K * df, is_call, m, m * (1.0 + kj), tol * (S + K), mode == "all", lam, max_terms)
+    # Radix sort on small integers: linear time, and stable, so equal counts keep input order.
+    order = np.argsort((max_terms - counts).astype(np.uint16 if max_terms < 65_536 else np.int64), kind="stable")
+    S, K, T, sigma, r, df, m = (a[order] for a in (S, K, T, sigma, r, df, m))
+    counts = counts[order]
+    # counts is descending: the options needing term j are the first (counts > j).sum().
+    active = np.searchsorted(-counts, -np.arange(int(counts[0]) if counts.size else 0), side="left").tolist()
+    f0 = S * np.exp((r - lam * kj) * T)  # forward under the compensated drift
+    sums = _merton_sums(f0, K, _sign(is_call[order]), sigma * sigma * T, m, active, jumps, mode)
+    results = _merton_greeks_from_sums(sums, S, T, sigma, r, df, f0, K, m, lam, kj, mode)
+    unsorted = []
+    for values in results:
+        full = np.empty_like(values)
+        full[order] = values
+        unsorted.append(full)
+    return tuple(unsorted)
+
+
+def _merton_sums(
+    f0: FloatArray,
+    K: FloatArray,
+    w: FloatArray,
+    var_diff: FloatArray,
+    m: FloatArray,
+    active: list[int],
+    jumps: JumpParams,
+    mode: str,
+) -> tuple[FloatArray, ...]:
+    """Undiscounted sums over the terms, ``B_j = Black(F_j, K, v_j)``, ``v_j² = sigma² T + j δ²``:
+
+    P = Σ p_j B_j;  D = Σ p_j F_j w N(w d1);  A = Σ p_j F_j e^{-d1²/2} / v_j (φ without its
+    constant);  Q = Σ p_{j-1} B_j, so that Σ λ (p_{j-1} - p_j) B_j = λ (Q - P) is the derivative of
+    the weights in T. price needs P; delta_gamma D and A; all four for Greeks.
+    """
+    n = f0.size
+    lnj, dj2 = jumps.log_mean_jump, jumps.jump_vol**2
+    want_price = mode != "delta_gamma"
+    want_greeks = mode != "price"
+    P, D, A, Q = (np.zeros(n) for _ in range(4))
+    with np.errstate(divide="ignore"):
+        x0 = np.log(f0 / K)
+        ln_m = np.log(m)  # -inf where m == 0, so p_j = 0 for j >= 1 there
+    may_be_flat = bool((var_diff == 0.0).any())  # a zero total vol only where sigma² T = 0
+    p_prev = np.zeros(n)
+    for j, a in enumerate(active):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if j:
+                x = x0[:a] + j * lnj
+                v = np.sqrt(var_diff[:a] + j * dj2)
+                p = np.exp(j * ln_m[:a] - (m[:a] + math.lgamma(j + 1.0)))
+            else:
+                x, v, p = x0, np.sqrt(var_diff), np.exp(-m)
+            d1 = x / v + 0.5 * v
+        ww, f = w[:a], f0[:a] * math.exp(j * lnj)
+        wd1 = ww * d1
+        wn1 = ww * ndtr(wd1)
+        flat = (v == 0.0) if may_be_flat else None
+        if flat is not None and flat.any():
+            wn1 = np.where(flat, ww * _step(ww * (f - K[:a])), wn1)
+        fwn1 = f * wn1
+        if want_price:
+            wn2 = ww * ndtr(wd1 - ww * v)
+            if flat is not None and flat.any():
+                wn2 = np.where(flat, ww * _step(ww * (f - K[:a])), wn2)
+            black = fwn1 - K[:a] * wn2
+            P[:a] += p * black
+            if mode == "all" and j:
+                Q[:a] += p_prev[:a] * black
+                p_prev = p
+            elif mode == "all":
+                p_prev = p
+        if not want_greeks:
+            continue
+        D[:a] += p * fwn1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e_over_v = np.exp(-0.5 * d1 * d1) / v
+        if flat is not None and flat.any():
+            e_over_v = np.where(flat, 0.0, e_over_v)  # gamma's Dirac mass at a kink, reported as 0
+        A[:a] += (p * f) * e_over_v
+    A *= _INV_SQRT_2PI
+    if mode == "price":
+        return (P,)
+    if mode == "delta_gamma":
+        return D, A
+    return P, D, A, Q
+
+
+def _merton_greeks_from_sums(
+    sums: tuple[FloatArray, ...],
+    S: FloatArray,
+    T: FloatArray,
+    sigma: FloatArray,
+    r: FloatArray,
+    df: FloatArray,
+    f0: FloatArray,
+    K: FloatArray,
+    m: FloatArray,
+    lam: float,
     k: float,
-    j: int,
-) -> None:
-    """Add term j of the Poisson series (undiscounted Black on forward F_j, total vol v_j)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = np.log(F / K) / v + 0.5 * v
-    d2 = d1 - v
-    zero = v == 0.0
-    n1 = ndtr(w * d1)
-    n2 = ndtr(w * d2)
-    if zero.any():
-        lim = _step(w * (F - K))
-        n1 = np.where(zero, lim, n1)
-        n2 = np.where(zero, lim, n2)
-    black = w * (F * n1 - K * n2)
-    acc[0] += p * black
-    if len(acc) == 1:
-        return
-    pdf = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
-    if zero.any():
-        pdf = np.where(zero, np.where(F == K, _INV_SQRT_2PI, 0.0), pdf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f_pdf_over_v = np.where(zero, 0.0, F * pdf / v)
-        # dv_j/dsigma = sigma T / v_j; for j = 0 that is sqrt(T), also when sigma = 0.
-        dv_dsigma = np.sqrt(T) if j == 0 else np.where(zero, 0.0, sigma * T / v)
-        dv_dT = np.where(zero, 0.0, 0.5 * sigma * sigma / v)
-    f_delta = w * n1 * F  # dBlack/dF * F
-    acc[1] += p * f_delta  # * df / S later
-    acc[2] += p * f_pdf_over_v  # * df / S^2 later
-    if len(acc) == 3:
-        return
-    acc[3] += p * F * pdf * dv_dsigma
-    # d/dT of p_j(λT) Black_j: λ (p_{j-1} - p_j) Black_j + p_j (dB/dF dF/dT + dB/dv dv/dT)
-    acc[4] += lam * (p_prev - p) * black + p * (f_delta * (r - lam * k) + F * pdf * dv_dT)
+    mode: str,
+) -> tuple[FloatArray, ...]:
+    """Price and Greeks from the sums (see :func:`_merton_sums`).
+
+    Every term's total vol ``v_j = sqrt(sigma² T + j δ²)`` has ``dv_j/dsigma = sigma T / v_j`` and
+    ``dv_j/dT = sigma² / (2 v_j)``, so vega and the diffusion part of theta are multiples of the
+    gamma sum A. The one exception is a zero total vol (sigma² T = 0, term 0), whose vega is the
+    one-sided limit ``F φ(0) sqrt(T)`` exactly at the forward, as in :func:`bs_greeks`.
+    """
+    if mode == "price":
+        return (df * sums[0],)
+    if mode == "delta_gamma":
+        D, A = sums
+        return df * D / S, df * A / (S * S)
+    P, D, A, Q = sums
+    price = df * P
+    delta = df * D / S
+    gamma = df * A / (S * S)
+    at_forward_flat = (sigma == 0.0) & (f0 == K)
+    vega = df * (sigma * T * A + np.where(at_forward_flat, np.exp(-m) * f0 * _INV_SQRT_2PI * np.sqrt(T), 0.0))
+    dv_dt = lam * (Q - P) + (r - lam * k) * D + 0.5 * sigma * sigma * A  # d/dT of the undiscounted sum
+    theta = r * price - df * dv_dt
+    rho = -T * price + df * T * D
+    return price, delta, gamma, vega, theta, rho
 
 
 def merton_price(

@@ -49,6 +49,7 @@ from keeper.policy import HedgePolicy, PolicyState, build_policy
 from keeper.settlement import Settler, due_series
 from keeper.snapshot import Snapshot
 from keeper.tick import TickContext, TickDecision, decide, execution_bound, fit_loss_budget, loss_at_oracle
+from keeper.volforecast import GarchForecaster
 
 log = logging.getLogger("keeper")
 
@@ -87,6 +88,8 @@ class VaultRunner:
     settler: Settler | None = None
     # series id -> monotonic time before which a settlement the simulation refused is not retried
     settle_after: dict[int, float] = field(default_factory=dict)
+    # The spot history and GARCH fit when the vault asks for `vol_forecast = "garch"`.
+    garch: GarchForecaster | None = None
 
 
 class KeeperService:
@@ -115,7 +118,9 @@ class KeeperService:
             jumps = JumpParams(v.merton["intensity"], v.merton["mean_jump"], v.merton["jump_vol"]) if v.model == "merton" else None
             client = VaultClient(self.rpc, d.address("vault"), d.address("vault_lens"), d.address("swap_adapter"))
             settler = Settler(self.rpc, d.address("option_market"), d.address("price_feed"))
-            self.runners.append(VaultRunner(v, client, TickContext(policy=vault_policy(v), jumps=jumps), settler=settler))
+            garch = GarchForecaster() if v.vol_forecast == "garch" else None
+            self.runners.append(VaultRunner(v, client, TickContext(policy=vault_policy(v), jumps=jumps), settler=settler,
+                                            garch=garch))
         self.wait_for_receipts = True  # the tick-latency benchmark stops at the hand-off to the node
         self._tick_lock = threading.Lock()
         self.stop_event = threading.Event()
@@ -201,7 +206,8 @@ class KeeperService:
                     return decision
             snap = r.client.snapshot()
             gas_price = self.rpc.call(lambda w3: w3.eth.gas_price)
-            ctx = TickContext(r.ctx.policy, r.ctx.jumps, gas_price_gwei=gas_price / GWEI)
+            garch = None if r.garch is None else r.garch.observe(snap.spot, float(snap.timestamp))
+            ctx = TickContext(r.ctx.policy, r.ctx.jumps, gas_price_gwei=gas_price / GWEI, garch=garch)
             decision, r.state = decide(snap, ctx, r.state)
             quote = None
             if decision.action is not None and not snap.below_maintenance:

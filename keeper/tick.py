@@ -26,6 +26,7 @@ from keeper.envelope import Check, Envelope, EnvelopeState
 from keeper.greeks import SECONDS_PER_YEAR, BookGreeks, JumpParams, OptionBook, book_greeks
 from keeper.policy import HedgeInputs, HedgePolicy, MarketState, PolicyState, describe_plan
 from keeper.snapshot import Snapshot
+from keeper.volforecast import GarchView, serve_forecast
 
 WAD = 10**18
 BPS = 10_000
@@ -43,6 +44,8 @@ class TickContext:
     # Time from the snapshot to the transaction's inclusion the keeper allows for: a keeper trade
     # outside the hard band whose must-path grace ends within it may land on the must path.
     inclusion_margin_s: float = 60.0
+    # The vault's GARCH forecast this tick (keeper/volforecast.py) when it asks for one; None: EWMA.
+    garch: GarchView | None = None
 
 
 @dataclass(frozen=True)
@@ -121,13 +124,14 @@ def decide(snap: Snapshot, ctx: TickContext, state: PolicyState) -> tuple[TickDe
         gas_price_gwei=ctx.gas_price_gwei, gas_per_hedge=ctx.gas_per_hedge, fee_bps=ctx.fee_bps,
     )
     state = state.observe(market)
-    inputs = HedgeInputs.from_tick(greeks, market, state)
+    forecast = serve_forecast(ctx.garch, state.var_forecast, market.vol)
+    inputs = HedgeInputs.from_tick(greeks, market, forecast.for_policy(state))
     plan = decision.decide(
         ctx.policy, inputs, Envelope.from_snapshot(snap), Check.from_snapshot(snap), EnvelopeState.from_snapshot(snap),
         snap.holders_delta, float(snap.timestamp), ctx.inclusion_margin_s,
     )
     code = int(plan.code[0])
-    why = f"policy {ctx.policy.name}: {describe_plan(ctx.policy, plan.policy, inputs).reason}"
+    why = f"policy {ctx.policy.name}: {describe_plan(ctx.policy, plan.policy, inputs).reason}; vol forecast {forecast}"
     wanted = float(np.asarray(plan.policy.target_base).reshape(-1)[0])
     if code == decision.HOLD_POLICY:
         return TickDecision(None, why, greeks, gap, chain_reason=check.reason), state

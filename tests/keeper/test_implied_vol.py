@@ -116,3 +116,50 @@ def test_price_one_ulp_below_the_upper_bound_gives_a_finite_vol_that_reprices_it
     iv = float(implied_vol(near_upper, s, k, 1.0, 0.0, True))
     assert math.isfinite(iv) and iv > 10.0
     assert float(bs_price(s, k, 1.0, iv, 0.0, True)) == pytest.approx(near_upper, rel=1e-12)  # the solver's rtol
+
+
+def test_errors_nan_gives_nan_for_zero_time_nan_and_negative_prices_and_solves_the_rest():
+    good = float(bs_price(100.0, 90.0, 0.5, 0.4, 0.0, True))
+    prices = np.array([good, float("nan"), -1.0, good, good])
+    t = np.array([0.5, 0.5, 0.5, 0.0, -0.25])
+    iv = implied_vol(prices, 100.0, 90.0, t, 0.0, True, errors="nan")
+    assert iv[0] == pytest.approx(0.4, rel=1e-9)
+    assert np.isnan(iv[1:]).all()
+
+
+def test_nan_price_raises_naming_price_by_default():
+    with pytest.raises(ValueError, match=r"^price must be non-negative and finite; got nan at index \(1,\)"):
+        implied_vol([1.0, float("nan")], 100.0, 100.0, 0.5, 0.0, True)
+
+
+def test_every_bs_price_output_inverts_without_raising():
+    # In the money the price is S N(d1) - K e^{-rT} N(d2): its rounding is a few ulps of S, which
+    # can put it below the intrinsic value S - K e^{-rT} by many ulps *of the intrinsic value*
+    # (a slack scaled by the intrinsic value refused 3 in 10^6 of these and failed the batch).
+    rng = np.random.default_rng(5)
+    n = 400_000
+    s = 100.0
+    k = s * rng.uniform(0.8, 1.25, n)
+    t = rng.uniform(HOUR, 2.0, n)
+    sigma = rng.uniform(0.05, 3.0, n)
+    r = rng.uniform(0.0, 0.2, n)
+    calls = rng.random(n) < 0.5
+    prices = bs_price(s, k, t, sigma, r, calls)
+    iv = implied_vol(prices, s, k, t, r, calls)  # errors="raise": any refusal fails the test
+    np.testing.assert_allclose(bs_price(s, k, t, iv, r, calls), prices, rtol=1e-9, atol=1e-12 * s)
+
+
+@pytest.mark.parametrize("ulps", [1, 2])
+@pytest.mark.parametrize("is_call", [True, False])
+def test_deep_itm_price_a_few_ulps_below_intrinsic_is_the_bound(ulps, is_call):
+    s, k, t, r = 100.0, (90.0 if is_call else 112.0), 0.5, 0.05
+    intrinsic = (s - k * math.exp(-r * t)) if is_call else (k * math.exp(-r * t) - s)
+    price = intrinsic - ulps * float(np.spacing(s))  # the rounding of a price of terms of size S
+    assert float(implied_vol(price, s, k, t, r, is_call)) == 0.0
+
+
+def test_price_well_below_intrinsic_still_raises():
+    s, k, t, r = 100.0, 90.0, 0.5, 0.05
+    intrinsic = s - k * math.exp(-r * t)
+    with pytest.raises(ValueError, match=r"^price .* outside the no-arbitrage range"):
+        implied_vol(intrinsic - 1e-9, s, k, t, r, True)

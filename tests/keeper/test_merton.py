@@ -153,3 +153,32 @@ def test_merton_delta_gamma_fast_path_matches_full_greeks():
 def test_jump_params_reject_negative_intensity():
     with pytest.raises(ValueError, match="intensity"):
         JumpParams(-1.0, 0.0, 0.1)
+
+
+@pytest.mark.parametrize(
+    "jumps",
+    [JumpParams(12.0, -0.04, 0.06), JumpParams(50.0, -0.1, 0.15)],
+    ids=["realistic", "heavy"],
+)
+def test_a_mixed_batch_prices_every_option_as_it_would_be_priced_alone(jumps):
+    # Each option stops at its own term count: a year-long option in the batch must not add terms
+    # to a one-day one (with one count for the batch, the one-day option's far-OTM price moves by
+    # up to tol (S + K), far more than 1e-12 of itself).
+    rng = np.random.default_rng(7)
+    n = 60
+    s = rng.uniform(50.0, 150.0, n)
+    k = s * np.exp(rng.uniform(-0.7, 0.7, n))
+    t = np.concatenate([rng.uniform(1 / 365, 10 / 365, n // 2), rng.uniform(0.5, 1.5, n - n // 2)])
+    sigma = rng.uniform(0.1, 1.2, n)
+    calls = rng.random(n) < 0.5
+    batch = merton_greeks(s, k, t, sigma, 0.03, calls, jumps)
+    alone = [merton_greeks(s[i], k[i], t[i], sigma[i], 0.03, bool(calls[i]), jumps) for i in range(n)]
+    for field in ("price", "delta", "gamma", "vega", "theta", "rho"):
+        got = getattr(batch, field)
+        want = np.array([float(getattr(g, field)) for g in alone])
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300, err_msg=field)
+    prices = merton_price(s, k, t, sigma, 0.03, calls, jumps)
+    np.testing.assert_allclose(
+        prices, [float(merton_price(s[i], k[i], t[i], sigma[i], 0.03, bool(calls[i]), jumps)) for i in range(n)],
+        rtol=1e-12, atol=1e-300,
+    )

@@ -298,3 +298,34 @@ def test_a_consistent_snapshot_parses_with_the_new_fields():
     assert snap.check.base_budget_wad == 150 * WAD and snap.check.loss_budget_quote == 1_234_500_000
     assert math.isclose(snap.net_delta, 1.0 - snap.holders_delta)
     assert replace(snap.check, reason="KeeperLate").must and not snap.check.must
+
+
+@dataclass
+class RecordsVol:
+    """A policy that holds and remembers the volatility it was given (as HedgeInputs reads it)."""
+
+    name: str = "records"
+    seen_var: float | None = None
+
+    def plan(self, inputs):
+        self.seen_var = float(np.asarray(inputs.vol)) ** 2
+        return Wants(None).plan(inputs)
+
+
+def test_the_tick_reason_names_the_garch_forecast_and_the_policy_gets_it():
+    from keeper.volforecast import GarchView
+
+    policy = RecordsVol()
+    decision, _ = decide(parse(raw_snapshot()), TickContext(policy=policy, garch=GarchView(0.71)), PolicyState())
+    assert "vol forecast garch 0.71" in decision.reason
+    assert policy.seen_var == pytest.approx(0.71**2)
+
+
+def test_the_tick_reason_says_the_ewma_served_and_why_not_garch():
+    from keeper.volforecast import GarchView
+
+    policy = RecordsVol()
+    ctx = TickContext(policy=policy, garch=GarchView(None, "too few returns 37 < 250"))
+    decision, _ = decide(parse(raw_snapshot()), ctx, PolicyState())
+    assert f"vol forecast ewma {VOL:.4g} (garch: too few returns 37 < 250)" in decision.reason
+    assert policy.seen_var == pytest.approx(VOL**2)

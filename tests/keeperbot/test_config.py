@@ -57,6 +57,7 @@ def test_environment_overrides_the_file(tmp_path):
         (('key = { env = "HV_KEEPER_KEY" }', 'key = { private_key = "0x' + "ab" * 32 + '" }'), "keeper.key"),
         (('key = { env = "HV_KEEPER_KEY" }', 'key = { keystore = "k.json" }'), "keeper.key.password_env"),
         (('journal = "journal.sqlite"\n', ""), "keeper.journal"),
+        (('policy = "fixed_band"', 'policy = "fixed_band"\nvol_forecast = "garh"'), "vault[0].vol_forecast"),
     ],
 )
 def test_each_bad_field_is_named(tmp_path, edit, field):
@@ -77,16 +78,26 @@ def test_missing_file_and_bad_toml_are_named(tmp_path):
         load(write(tmp_path, "[keeper"), env={})
 
 
-def test_the_default_policy_is_a_fixed_band_as_wide_as_the_vaults_former_on_chain_band(tmp_path):
+def test_the_default_policy_is_the_calibrated_whalley_wilmott_band_and_the_fixed_band_an_opt_in(tmp_path):
+    from keeper.policy import DEFAULT_POLICY_PARAMS
     from keeper.service import vault_policy
 
     text = GOOD.replace('policy = "fixed_band"\npolicy_params = { half_width_base = 0.5 }\n', "")
     cfg = load(write(tmp_path, text), env={})
-    assert cfg.vaults[0].policy == "fixed_band" and dict(cfg.vaults[0].policy_params) == {}
+    assert cfg.vaults[0].policy == "whalley_wilmott" and dict(cfg.vaults[0].policy_params) == {}
     policy = vault_policy(cfg.vaults[0])
-    assert (policy.half_width_base, policy.rebalance_to) == (1.0, 0.0)  # 1 WETH, back to the full hedge
+    assert policy.risk_aversion == DEFAULT_POLICY_PARAMS["whalley_wilmott"]["risk_aversion"]
+    fixed = load(write(tmp_path, text.replace('name = ', 'policy = "fixed_band"\nname = ', 1)), env={})
+    band = vault_policy(fixed.vaults[0])
+    assert (band.half_width_base, band.rebalance_to) == (1.0, 0.0)  # the vault's former on-chain band
 
 
 def test_the_removed_contract_policy_is_refused_with_what_to_use_instead(tmp_path):
     with pytest.raises(ConfigError, match=r"^vault\[0\]\.policy: 'contract' was removed: .*fixed_band"):
         load(write(tmp_path, GOOD.replace('policy = "fixed_band"', 'policy = "contract"')), env={})
+
+
+def test_vol_forecast_defaults_to_the_ewma_and_accepts_garch(tmp_path):
+    assert load(write(tmp_path, GOOD), env={}).vaults[0].vol_forecast == "ewma"
+    garch = GOOD.replace('policy = "fixed_band"', 'policy = "fixed_band"\nvol_forecast = "garch"')
+    assert load(write(tmp_path, garch), env={}).vaults[0].vol_forecast == "garch"
