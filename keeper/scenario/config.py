@@ -163,9 +163,9 @@ class ScenarioConfig:
         if name == "fixed_band":
             k = dataclasses.replace(self.keeper, policy=self.fixed_band.policy,
                                     policy_params=dict(self.fixed_band.policy_params))
-            return Arm(name, f"fixed band {_policy_label(k)}", k)
+            return Arm(name, _policy_label(k), k)
         if name == "default":
-            return Arm(name, f"default {_policy_label(self.keeper)}", self.keeper)
+            return Arm(name, f"default: {_policy_label(self.keeper)}", self.keeper)
         raise ScenarioError(f"arms: {name!r} is not one of {', '.join(ARMS)}")
 
     def run_arms(self, compare: bool | None = None, keeper: bool = True) -> list[Arm]:
@@ -199,8 +199,13 @@ class ScenarioConfig:
 
 
 def _policy_label(k: KeeperSettings) -> str:
-    params = ", ".join(f"{name} {value:g}" for name, value in k.effective_params.items())
-    return f"{k.policy} ({params})" if params else k.policy
+    """`fixed band ±1 WETH`, `whalley_wilmott (risk_aversion 0.0001)`: for tables and charts."""
+    params = dict(k.effective_params)
+    if k.policy == "fixed_band" and "half_width_base" in params:
+        label = f"fixed band ±{params.pop('half_width_base'):g} WETH"
+        return label + "".join(f", {name} {value:g}" for name, value in params.items() if value)
+    text = ", ".join(f"{name} {value:g}" for name, value in params.items())
+    return f"{k.policy} ({text})" if text else k.policy
 
 
 def load(file: str | Path | None = None, /, **overrides: Any) -> ScenarioConfig:

@@ -381,7 +381,7 @@ def seeds_table(rows: list[dict[str, Any]], console: Console) -> None:
 def seed_row(seed: int, summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     d, f, n = summaries["default"], summaries["fixed_band"], summaries.get("no_keeper")
     c = default_vs_fixed(d, f)
-    return {"seed": seed, "default_policy": d["arm"]["label"].removeprefix("default "),
+    return {"seed": seed, "default_policy": d["arm"]["label"].removeprefix("default: "),
             "cost_default": c["trading_cost_usd"]["default"], "cost_fixed": c["trading_cost_usd"]["fixed_band"],
             "cost_ratio": c["trading_cost_ratio"], "std_default": c["nav_per_share_step_std_bps"]["default"],
             "std_fixed": c["nav_per_share_step_std_bps"]["fixed_band"], "std_ratio": c["nav_std_ratio"],
