@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from keeper import __version__
+from keeper.localchain import LOOPBACK, ChainError, port_in_use
 from keeper.scenario import report
 from keeper.scenario.config import Arm, ScenarioConfig, ScenarioError
 from keeper.scenario.paths import build_path
@@ -95,6 +96,8 @@ def execute(cfg: ScenarioConfig, *, out_root: Path, rpc_url: str | None = None, 
 def _separate_chains(cfg: ScenarioConfig, arms: list[Arm], work: Path, port: int | None, stacks: dict[str, Stack],
                      progress: Progress, parallel: bool) -> dict[str, RunResult]:
     """Each arm on its own Anvil: prepared together, started at one first-step time, run in parallel."""
+    if port is not None and port_in_use(port):  # before any arm starts its node
+        raise ChainError(f"port {port} on {LOOPBACK} is already in use; pick another with --port or omit it")
     setup = progress.add_task(f"Anvil, deploy, fund participants ({len(arms)} chains)", total=len(arms))
     lock = threading.Lock()
     cancel = threading.Event()
