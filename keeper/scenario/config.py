@@ -2,7 +2,9 @@
 
 Every error names the field (`path.model: 'brownian' is not one of gbm, merton, regime, csv`).
 The defaults are the demo (`hv demo`): 96 half-hour steps of an 80%-vol GBM, a call-heavy
-option flow on a 500k USDC vault, the keeper on its default policy (a fixed band of 1 WETH).
+option flow on a 500k USDC vault, and three hedging arms on that same path and flow: no keeper,
+the fixed-band keeper (1 WETH, the vault's former on-chain band) and the keeper on its default
+policy (`keeper.policy.DEFAULT_POLICY`, read when the config is built, never copied here).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keeper import policy as policies
 from keeper.config import REMOVED_POLICIES, read_toml
-from keeper.policy import DEFAULT_POLICY, POLICY_CLASSES, FixedBand, build_policy
+from keeper.policy import POLICY_CLASSES, FixedBand, build_policy
 
 MODELS = ("gbm", "merton", "regime", "csv")
 POLICIES = tuple(POLICY_CLASSES)
@@ -23,6 +26,11 @@ POLICIES = tuple(POLICY_CLASSES)
 # the price go stale between steps.
 MAX_STEP_SECONDS = 3_600
 MIN_STEP_SECONDS = 300  # the vault's minimum rebalance interval
+# The hedging arms, each on its own chain with the same path, flow and seed:
+#   no_keeper   the vault never rebalances
+#   fixed_band  the keeper on a fixed band (config `fixed_band`: 1 WETH, the former on-chain band)
+#   default     the keeper on its default policy (config `keeper`: keeper.policy.DEFAULT_POLICY)
+ARMS = ("no_keeper", "fixed_band", "default")
 
 
 class ScenarioError(ValueError):
@@ -86,13 +94,45 @@ class ListerConfig:
     strike_step: float = 25.0  # strikes rounded to this many USD
 
 
+def _default_policy() -> str:
+    return policies.DEFAULT_POLICY  # at run time: another default policy needs no change here
+
+
 @dataclass(frozen=True)
 class KeeperSettings:
     enabled: bool = True
-    policy: str = DEFAULT_POLICY
+    policy: str = field(default_factory=_default_policy)
     policy_params: Mapping[str, float] = field(default_factory=dict)
     tick_seconds: float = 0.2
     step_timeout_seconds: float = 30.0  # a step whose keeper never settles is reported, not hung on
+
+    @property
+    def effective_params(self) -> dict[str, float]:
+        """The policy's parameters as the keeper builds them: its defaults, then the config's."""
+        return {**policies.DEFAULT_POLICY_PARAMS.get(self.policy, {}), **self.policy_params}
+
+    @property
+    def band_weth(self) -> float | None:
+        """The keeper's band when it is fixed (the fixed_band policy); None when it moves."""
+        policy = build_policy(self.policy, dict(self.policy_params))
+        return policy.half_width_base if isinstance(policy, FixedBand) else None
+
+
+@dataclass(frozen=True)
+class ArmPolicy:
+    """The fixed-band arm's keeper policy (the other settings are the `keeper` table's)."""
+
+    policy: str = "fixed_band"
+    policy_params: Mapping[str, float] = field(default_factory=lambda: {"half_width_base": 1.0})
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One hedging arm: a name, a label for tables and charts, the keeper (None: no keeper)."""
+
+    name: str
+    label: str
+    keeper: KeeperSettings | None
 
 
 @dataclass(frozen=True)
@@ -101,20 +141,41 @@ class ScenarioConfig:
     seed: int = 1
     steps: int = 96
     step_seconds: int = 1_800
-    compare: bool = False  # also run the same scenario without the keeper
+    compare: bool = False  # run every arm in `arms` (else only the default arm)
+    arms: tuple[str, ...] = ARMS
     path: PathConfig = field(default_factory=PathConfig)
     market: MarketConfig = field(default_factory=MarketConfig)
     depositors: tuple[Deposit, ...] = (Deposit(250_000.0), Deposit(150_000.0), Deposit(100_000.0, 0.5))
     buyers: BuyersConfig = field(default_factory=BuyersConfig)
     lister: ListerConfig = field(default_factory=ListerConfig)
     keeper: KeeperSettings = field(default_factory=KeeperSettings)
+    fixed_band: ArmPolicy = field(default_factory=ArmPolicy)
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths (the CSV) resolve here
 
     @property
     def keeper_band_weth(self) -> float | None:
-        """The keeper's band when it is fixed (the fixed_band policy); None when it moves."""
-        policy = build_policy(self.keeper.policy, dict(self.keeper.policy_params))
-        return policy.half_width_base if isinstance(policy, FixedBand) else None
+        """The default arm's band when it is fixed (the fixed_band policy); None when it moves."""
+        return self.keeper.band_weth
+
+    def arm(self, name: str) -> Arm:
+        if name == "no_keeper":
+            return Arm(name, "no keeper", None)
+        if name == "fixed_band":
+            k = dataclasses.replace(self.keeper, policy=self.fixed_band.policy,
+                                    policy_params=dict(self.fixed_band.policy_params))
+            return Arm(name, _policy_label(k), k)
+        if name == "default":
+            return Arm(name, f"default: {_policy_label(self.keeper)}", self.keeper)
+        raise ScenarioError(f"arms: {name!r} is not one of {', '.join(ARMS)}")
+
+    def run_arms(self, compare: bool | None = None, keeper: bool = True) -> list[Arm]:
+        """The arms one session runs, in the order of `ARMS`: all of `arms` when comparing, else
+        the default arm (or only the no-keeper arm without the keeper)."""
+        if not keeper:
+            return [self.arm("no_keeper")]
+        if not (self.compare if compare is None else compare):
+            return [self.arm("default")]
+        return [self.arm(a) for a in ARMS if a in self.arms]
 
     @property
     def horizon_seconds(self) -> int:
@@ -135,6 +196,16 @@ class ScenarioConfig:
         out = dataclasses.asdict(self)
         out["base_dir"] = str(self.base_dir)
         return out
+
+
+def _policy_label(k: KeeperSettings) -> str:
+    """`fixed band ±1 WETH`, `whalley_wilmott (risk_aversion 0.0001)`: for tables and charts."""
+    params = dict(k.effective_params)
+    if k.policy == "fixed_band" and "half_width_base" in params:
+        label = f"fixed band ±{params.pop('half_width_base'):g} WETH"
+        return label + "".join(f", {name} {value:g}" for name, value in params.items() if value)
+    text = ", ".join(f"{name} {value:g}" for name, value in params.items())
+    return f"{k.policy} ({text})" if text else k.policy
 
 
 def load(file: str | Path | None = None, /, **overrides: Any) -> ScenarioConfig:
@@ -263,12 +334,20 @@ def validate(c: ScenarioConfig) -> None:
         for i, m in enumerate(values):
             need(0.55 <= m <= 1.9, f"lister.{kind}[{i}]", f"moneyness must be 0.55..1.9 (the market's strike range), got {m}")
     need(li.strike_step > 0, "lister.strike_step", f"must be positive, got {li.strike_step}")
+    need(len(c.arms) >= 1 and len(set(c.arms)) == len(c.arms), "arms", f"give distinct arms, got {list(c.arms)}")
+    for i, a in enumerate(c.arms):
+        need(a in ARMS, f"arms[{i}]", f"{a!r} is not one of {', '.join(ARMS)}")
+    _validate_policy(need, "fixed_band", c.fixed_band.policy, c.fixed_band.policy_params)
     k = c.keeper
-    need(k.policy not in REMOVED_POLICIES, "keeper.policy", f"{k.policy!r} was removed: {REMOVED_POLICIES.get(k.policy)}")
-    need(k.policy in POLICIES, "keeper.policy", f"{k.policy!r} is not one of {', '.join(POLICIES)}")
-    try:
-        build_policy(k.policy, dict(k.policy_params))
-    except ValueError as exc:
-        need(False, "keeper.policy_params", str(exc))
+    _validate_policy(need, "keeper", k.policy, k.policy_params)
     need(0.05 <= k.tick_seconds <= 5, "keeper.tick_seconds", f"must be 0.05..5, got {k.tick_seconds}")
     need(k.step_timeout_seconds > 0, "keeper.step_timeout_seconds", "must be positive")
+
+
+def _validate_policy(need: Any, where: str, policy: str, params: Mapping[str, float]) -> None:
+    need(policy not in REMOVED_POLICIES, f"{where}.policy", f"{policy!r} was removed: {REMOVED_POLICIES.get(policy)}")
+    need(policy in POLICIES, f"{where}.policy", f"{policy!r} is not one of {', '.join(POLICIES)}")
+    try:
+        build_policy(policy, dict(params))
+    except ValueError as exc:
+        need(False, f"{where}.policy_params", str(exc))

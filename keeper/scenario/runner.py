@@ -12,8 +12,10 @@ unwinds the hedge, and the depositors redeem what they may.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from keeper.localchain import ANVIL_KEYS, LocalNode, check_rpc
 from keeper.localmarket import LocalMarket
 from keeper.scenario.actors import BuyOutcome, Participants
 from keeper.scenario.blocks import BlockBuilder, Mined
-from keeper.scenario.config import ScenarioConfig, ScenarioError
+from keeper.scenario.config import KeeperSettings, ScenarioConfig, ScenarioError
 from keeper.scenario.flow import draw_buys, listing_plan
 from keeper.scenario.keeperproc import KeeperProcess
 from keeper.scenario.paths import MarketPath, build_path
@@ -65,6 +67,8 @@ class Observation:
     emergency: bool
     live_series: int
     hedge_nonce: int
+    pool_base_wad: int = 0  # the Uniswap pool's WETH reserve at this block
+    pool_quote: int = 0  # and its USDC reserve (units)
 
     @property
     def nav_per_share(self) -> float:
@@ -103,6 +107,10 @@ class RunResult:
     wall_seconds: float
     work_dir: Path
     keeper_failures: list[tuple[int, str]] = field(default_factory=list)  # (step, why) the keeper's tick failed
+    arm: str = ""  # the hedging arm (config.ARMS)
+    keeper_settings: KeeperSettings | None = None
+    keeper_ticks: list[dict[str, Any]] = field(default_factory=list)  # the keeper's `tick` log lines, in order
+    pool_syncs: dict[str, tuple[int, int]] = field(default_factory=dict)  # tx -> pool (WETH, USDC) after its swap
 
     @property
     def start(self) -> Observation:
@@ -134,12 +142,17 @@ class Stack:
             self.node.stop()
 
 
-def prepare(cfg: ScenarioConfig, work_dir: Path, rpc_url: str | None = None, port: int | None = None) -> Stack:
-    """Start Anvil (or check --rpc), deploy a fresh stack, fund everyone, snapshot."""
+def prepare(cfg: ScenarioConfig, work_dir: Path, rpc_url: str | None = None, port: int | None = None,
+            deploy_lock: AbstractContextManager[Any] | None = None) -> Stack:
+    """Start Anvil (or check --rpc), deploy a fresh stack, fund everyone, snapshot.
+
+    `deploy_lock` serialises the brownie deploys of stacks prepared in parallel (brownie clears
+    its shared build/deployments folder on every run)."""
     node = None
     if rpc_url is None:
-        # fifo: the step's transactions execute in the order the participants queued them.
-        node = LocalNode(port=port, extra_args=("--order", "fifo")).start()
+        with deploy_lock or nullcontext():  # free ports picked one node at a time
+            # fifo: the step's transactions execute in the order the participants queued them.
+            node = LocalNode(port=port, extra_args=("--order", "fifo")).start()
         rpc_url = node.url
     try:
         chain_id = check_rpc(rpc_url)
@@ -147,12 +160,13 @@ def prepare(cfg: ScenarioConfig, work_dir: Path, rpc_url: str | None = None, por
         blocks_probe.check_node()
         blocks_probe.automatic_mining()  # a node left in manual mining by an interrupted run
         work_dir.mkdir(parents=True, exist_ok=True)
-        deployment = deploy(rpc_url, str(work_dir / "deployment.json"), DEPLOYER_KEY, extra_env={
-            "HV_KEEPER": Account.from_key(KEEPER_KEY).address,
-            "HV_PRICE_USD": repr(cfg.path.s0),
-            "HV_IMPLIED_VOL": repr(float(build_path(cfg).vol[0])),
-            "HV_POOL_WETH": repr(cfg.market.pool_weth),
-        }).deployment
+        with deploy_lock or nullcontext():
+            deployment = deploy(rpc_url, str(work_dir / "deployment.json"), DEPLOYER_KEY, extra_env={
+                "HV_KEEPER": Account.from_key(KEEPER_KEY).address,
+                "HV_PRICE_USD": repr(cfg.path.s0),
+                "HV_IMPLIED_VOL": repr(float(build_path(cfg).vol[0])),
+                "HV_POOL_WETH": repr(cfg.market.pool_weth),
+            }).deployment
         market = LocalMarket(rpc_url, deployment)
         blocks = BlockBuilder(rpc_url, market.w3, cfg.market.gas_price_gwei)
         blocks.manual_mining()
@@ -168,10 +182,19 @@ def prepare(cfg: ScenarioConfig, work_dir: Path, rpc_url: str | None = None, por
         raise
 
 
-def run(cfg: ScenarioConfig, stack: Stack, hedged: bool, work_dir: Path,
-        progress: Callable[[int, int, str], None] = lambda done, total, what: None) -> RunResult:
-    """One run of the scenario from the stack's snapshot. Leaves the chain at its end state."""
+def first_step_time(stack: Stack, cfg: ScenarioConfig) -> int:
+    """The earliest first-step timestamp this stack allows (one step after its latest block)."""
+    return int(stack.market.w3.eth.get_block("latest")["timestamp"]) + cfg.step_seconds
+
+
+def run(cfg: ScenarioConfig, stack: Stack, keeper_settings: KeeperSettings | None, work_dir: Path,
+        progress: Callable[[int, int, str], None] = lambda done, total, what: None, *, t0: int | None = None,
+        arm: str = "") -> RunResult:
+    """One run of the scenario from the stack's snapshot, with the keeper on `keeper_settings`
+    (None: no keeper). Leaves the chain at its end state. `t0` (the first step's timestamp) lets
+    arms on separate chains share every block timestamp."""
     started = time.monotonic()
+    hedged = keeper_settings is not None
     work_dir.mkdir(parents=True, exist_ok=True)
     path = build_path(cfg)
     buys = draw_buys(cfg)
@@ -180,13 +203,13 @@ def run(cfg: ScenarioConfig, stack: Stack, hedged: bool, work_dir: Path,
     people = Participants(m, blocks, len(cfg.depositors), cfg.buyers.accounts)
     observe = Observer(m)
     maintenance_bps = int(m.vault.functions.riskParams().call()[1])
-    t0 = int(m.w3.eth.get_block("latest")["timestamp"]) + cfg.step_seconds
+    t0 = max(t0 or 0, first_step_time(stack, cfg))
     observations = [observe(int(m.w3.eth.block_number), -1, "start")]
     records: list[StepRecord] = []
     failures: list[tuple[int, str]] = []
     keeper = None
-    if hedged:
-        keeper = KeeperProcess(stack.url, stack.deployment.path, work_dir, KEEPER_KEY, cfg.keeper)
+    if keeper_settings is not None:
+        keeper = KeeperProcess(stack.url, stack.deployment.path, work_dir, KEEPER_KEY, keeper_settings)
         keeper.start(blocks)
 
     def expects_margin_tx(head: int) -> bool:
@@ -230,8 +253,10 @@ def run(cfg: ScenarioConfig, stack: Stack, hedged: bool, work_dir: Path,
         keeper_exit = keeper.stop() if keeper is not None else None
     logs = fetch_logs(m, observations[0].block + 1, observations[-1].block)
     keeper_txs = _keeper_txs(m, keeper) if keeper is not None else []
+    ticks = _keeper_ticks(keeper.log_path) if keeper is not None else []
+    syncs = fetch_pool_syncs(m, observations[0].block + 1, observations[-1].block)
     return RunResult(hedged, t0, observations, records, logs, keeper_txs, keeper_exit, withdrawals,
-                     time.monotonic() - started, work_dir, failures)
+                     time.monotonic() - started, work_dir, failures, arm, keeper_settings, ticks, syncs)
 
 
 def _close(cfg: ScenarioConfig, path: MarketPath, people: Participants, blocks: BlockBuilder,
@@ -298,6 +323,8 @@ class Observer:
         if not s["oracleOk"]:
             raise ScenarioError(f"the vault's oracle check failed at block {block} (step {step}): stale feed?")
         mark = int(self.m.market.functions.book(s["spotWad"], s["volWad"]).call(block_identifier=block)[0])
+        r0, r1, _ = self.m.pair.functions.getReserves().call(block_identifier=block)
+        pool_base, pool_quote = (r0, r1) if self.m.weth_is_token0 else (r1, r0)
         return Observation(
             step=step, phase=phase, block=int(s["blockNumber"]), timestamp=int(s["timestamp"]),
             spot_wad=int(s["spotWad"]), vol_wad=int(s["volWad"]), quote=int(s["quoteBalance"]),
@@ -308,7 +335,7 @@ class Observer:
             check_reason=REASONS[int(s["check"]["reason"])], base_budget_left_wad=int(s["check"]["baseBudgetWad"]),
             loss_budget_left_quote=int(s["check"]["lossBudgetQuote"]),
             margin_ratio_bps=s["margin_ratio_bps"], emergency=s["emergency"], live_series=len(s["series"]),
-            hedge_nonce=int(s["hedge"]["nonce"]),
+            hedge_nonce=int(s["hedge"]["nonce"]), pool_base_wad=int(pool_base), pool_quote=int(pool_quote),
         )
 
 
@@ -345,6 +372,33 @@ def _canonical(param: dict) -> str:
     if param["type"].startswith("tuple"):
         return "(" + ",".join(_canonical(c) for c in param["components"]) + ")" + param["type"][5:]
     return param["type"]
+
+
+def fetch_pool_syncs(m: LocalMarket, from_block: int, to_block: int) -> dict[str, tuple[int, int]]:
+    """The pool's reserves (WETH, USDC) after each transaction that touched it (its last Sync)."""
+    out: dict[str, tuple[int, int]] = {}
+    for log in m.pair.events.Sync().get_logs(from_block=from_block, to_block=to_block):
+        r0, r1 = int(log["args"]["reserve0"]), int(log["args"]["reserve1"])
+        out["0x" + bytes(log["transactionHash"]).hex()] = (r0, r1) if m.weth_is_token0 else (r1, r0)
+    return out
+
+
+def _keeper_ticks(log_path: Path) -> list[dict[str, Any]]:
+    """The keeper's decisions as it logged them: one `tick` JSON line per tick (block, decision,
+    reason, policy target, sent target, must path)."""
+    out: list[dict[str, Any]] = []
+    try:
+        lines = log_path.read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("msg") == "tick":
+            out.append(entry)
+    return out
 
 
 def _keeper_txs(m: LocalMarket, keeper: KeeperProcess) -> list[dict[str, Any]]:

@@ -2,10 +2,11 @@
 
 A short scenario (32 half-hour steps, a call-only flow on a 100%-vol path, 8-hour options that
 expire and settle inside the run, a second depositor halfway) runs three times from one funded
-snapshot: with the keeper, with the keeper again (same seed), and without it. The P&L attribution
-must close exactly at every step, agree with what the chain says independently, and hedging must
-lower the variance of NAV-per-share changes. Then the real `hv scenario` command on a tiny run,
-and its one-line errors.
+snapshot: with the fixed-band keeper, with it again (same seed), and without it. The P&L
+attribution must close exactly at every step, agree with what the chain says independently, and
+hedging must lower the variance of NAV-per-share changes. Then the real `hv scenario` command on a
+tiny run of the three arms (each on its own Anvil): the report's structure, and that the arms
+share the path and the flow. And the one-line errors.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from keeper.localchain import free_port
 from keeper.scenario.accounting import COMPONENTS, POOL_FEE, attribute, equity
 from keeper.scenario.config import load
 from keeper.scenario.paths import build_path
-from keeper.scenario.report import compare, summarize
+from keeper.scenario.report import compare, step_records, summarize
 from keeper.scenario.runner import prepare, run
 
 HV = str(Path(sys.prefix) / "bin" / "hv")
@@ -69,7 +70,8 @@ def runs(tmp_path_factory):
             if i:
                 stack.blocks.revert(stack.snapshot_id)
                 stack.snapshot_id = stack.blocks.snapshot()
-            results.append(run(cfg, stack, hedged, tmp / "work" / f"run{i}"))
+            keeper = cfg.arm("fixed_band").keeper if hedged else None
+            results.append(run(cfg, stack, keeper, tmp / "work" / f"run{i}", arm="fixed_band" if hedged else "no_keeper"))
         unhedged, again, hedged = results
         yield cfg, stack, hedged, again, unhedged
     finally:
@@ -186,33 +188,103 @@ def test_hedging_lowers_the_variance_of_nav_per_share_changes(runs):
 # ---------------------------------------------------------------------------- the command
 
 
+STEP_FIELDS = {"arm", "step", "phase", "block", "block_after", "timestamp", "spot_usd", "vol", "pool_weth_before",
+               "pool_usd_before", "pool_weth_after_keeper", "pool_usd_after_keeper", "pool_weth_after", "pool_usd_after",
+               "base_weth_before", "base_weth_after", "holders_delta_weth_before", "holders_delta_weth_after",
+               "net_delta_weth_before", "net_delta_weth_after", "check_reason", "decision", "policy_target_weth",
+               "sent_target_weth", "must_path", "reason", "rebalances", "must_path_rebalances", "size_weth",
+               "quote_change_usd", "pool_fee_usd", "price_impact_usd", "bounty_usd", "gas_used", "gas_usd", "nav_usd",
+               "nav_per_share"}
+
+
+def test_the_per_step_record_adds_up_to_the_run(runs):
+    cfg, _, hedged, _, _ = runs
+    rows = step_records(hedged)
+    s = summarize(cfg, build_path(cfg), hedged, {})
+    assert [r["step"] for r in rows if r["phase"] == "step"] == list(range(cfg.steps + 1))
+    assert all(set(r) == STEP_FIELDS for r in rows)
+    assert sum(r["rebalances"] for r in rows) == s["keeper"]["rebalances"]
+    assert sum(r["decision"] == "rebalance" for r in rows) >= s["keeper"]["rebalances"] - s["keeper"]["must_path_rebalances"]
+    assert sum(abs(r["size_weth"]) for r in rows) == pytest.approx(s["keeper"]["traded_weth"])
+    assert sum(r["pool_fee_usd"] for r in rows) == pytest.approx(s["trading_cost"]["pool_fees_usd"])
+    assert sum(r["price_impact_usd"] for r in rows) == pytest.approx(s["trading_cost"]["price_impact_usd"])
+    assert sum(r["gas_usd"] for r in rows) == pytest.approx(s["keeper"]["gas_usd"])
+    traded = [r for r in rows if r["rebalances"]]
+    assert traded and all(r["sent_target_weth"] is not None and r["pool_weth_after_keeper"] != r["pool_weth_before"]
+                          for r in traded if r["decision"] == "rebalance")
+    # The arbitrageur's back-run puts the pool back near the oracle price by the end of every step
+    # (a keeper trade alone moves it by about 6e-4 per WETH here).
+    for r in rows:
+        assert r["pool_usd_after"] / r["pool_weth_after"] == pytest.approx(r["spot_usd"], rel=1e-4), r
+
+
 def hv(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "120"}
+    env = {**os.environ, "COLUMNS": "160"}
     return subprocess.run([HV, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def test_hv_scenario_writes_the_report_and_prints_the_table(tmp_path):
-    config = tmp_path / "tiny.toml"
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory):
+    """`hv scenario --compare` on a 6-step run: the three arms, each on its own Anvil, in parallel."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    config = tmp / "tiny.toml"
     config.write_text(SHORT.replace("steps = 32", "steps = 6").replace("tenor_hours = 8", "tenor_hours = 2")
                       .replace("every_hours = 4", "every_hours = 1"))
-    proc = hv("scenario", "--config", str(config), "--compare", "--out", str(tmp_path / "reports"))
+    proc = hv("scenario", "--config", str(config), "--compare", "--out", str(tmp / "reports"))
     assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
+    [report] = list((tmp / "reports").iterdir())
+    steps = [json.loads(ln) for ln in (report / "steps.jsonl").read_text().splitlines()]
+    return proc, report, json.loads((report / "summary.json").read_text()), steps
+
+
+def test_hv_scenario_writes_the_report_and_prints_the_table(tiny_report):
+    proc, report, summary, _ = tiny_report
     assert "components sum exactly to it" in proc.stdout and "yes (gap 0)" in proc.stdout
-    [report] = list((tmp_path / "reports").iterdir())
-    summary = json.loads((report / "summary.json").read_text())
-    unhedged = json.loads((report / "unhedged.json").read_text())
-    for s in (summary, unhedged):
+    assert "trading cost" in proc.stdout and "Default vs fixed band" in proc.stdout
+    assert summary["run"]["seed"] == 3 and summary["config"]["steps"] == 6
+    assert list(summary["arms"]) == ["no_keeper", "fixed_band", "default"]
+    for s in summary["arms"].values():
         pnl = {k: Decimal(v) for k, v in s["pnl"].items() if isinstance(v, str)}
         with localcontext(prec=200):  # the JSON holds exact decimals; add them exactly
             parts = sum(pnl[c] for c in COMPONENTS)
             assert parts == pnl["pnl"] == pnl["nav_change"] - pnl["deposits"] + pnl["withdrawals"]
         assert s["pnl"]["closes"] is True and pnl["gap"] == 0
-    assert summary["run"]["seed"] == 3 and summary["config"]["steps"] == 6 and summary["run"]["hedged"] is True
-    assert "comparison" in summary and unhedged["run"]["hedged"] is False
-    for name in ("journal.sqlite", "keeper.log", "keeper.toml", "deployment.json", "price_and_hedge.png",
-                 "net_delta.png", "nav_per_share.png", "pnl_attribution.png"):
+        cost = s["trading_cost"]
+        assert cost["total_usd"] == pytest.approx(cost["pool_fees_usd"] + cost["price_impact_usd"] + cost["gas_usd"])
+    assert summary["arms"]["no_keeper"]["run"]["hedged"] is False
+    assert summary["arms"]["no_keeper"]["trading_cost"]["total_usd"] == 0
+    d = summary["comparison"]["default_vs_fixed_band"]
+    assert d["trading_cost_delta_usd"] == pytest.approx(d["trading_cost_usd"]["default"] - d["trading_cost_usd"]["fixed_band"])
+    for name in ("deployment.json", "price_and_hedge.png", "net_delta.png", "nav_per_share.png", "pnl_attribution.png",
+                 "trading_cost.png", "fixed_band/journal.sqlite", "fixed_band/keeper.log", "default/keeper.toml"):
         assert (report / name).stat().st_size > 0, name
     assert (report / "net_delta.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_default_arm_runs_the_keepers_default_policy_and_the_fixed_band_one_weth(tiny_report):
+    from keeper import policy
+
+    _, report, summary, _ = tiny_report
+    default, fixed = summary["arms"]["default"]["arm"], summary["arms"]["fixed_band"]["arm"]
+    assert default["policy"] == policy.DEFAULT_POLICY
+    assert default["policy_params"] == policy.DEFAULT_POLICY_PARAMS.get(policy.DEFAULT_POLICY, {})
+    assert fixed["policy"] == "fixed_band" and fixed["policy_params"]["half_width_base"] == 1.0
+    assert f'policy = "{policy.DEFAULT_POLICY}"' in (report / "default" / "keeper.toml").read_text()
+
+
+def test_the_arms_share_the_path_the_flow_and_the_block_times(tiny_report):
+    _, _, summary, steps = tiny_report
+    arms = summary["arms"]
+    assert len({json.dumps(s["path"], sort_keys=True) for s in arms.values()}) == 1
+    assert len({s["flow"]["buy_attempts"] for s in arms.values()}) == 1
+    assert len({s["run"]["first_step_timestamp"] for s in arms.values()}) == 1
+    market = lambda arm: [(r["step"], r["timestamp"], r["spot_usd"], r["vol"])  # noqa: E731
+                          for r in steps if r["arm"] == arm and r["phase"] == "step"]
+    assert len(market("no_keeper")) == 7
+    assert market("no_keeper") == market("fixed_band") == market("default")
+    assert all(set(r) == STEP_FIELDS for r in steps)
+    assert {r["decision"] for r in steps if r["arm"] == "no_keeper"} == {"none"}
+    assert {r["decision"] for r in steps if r["arm"] != "no_keeper"} <= {"rebalance", "hold", "failed"}
 
 
 @pytest.mark.parametrize("content, words", [
@@ -223,6 +295,8 @@ def test_hv_scenario_writes_the_report_and_prints_the_table(tmp_path):
     ('steps = 1\n', ["lister.tenor_hours", "at least 1 hour"]),
     ('[keeper]\npolicy = "contract"\n', ["keeper.policy", "'contract' was removed", "fixed_band"]),
     ('[keeper]\npolicy_params = { band = 1.0 }\n', ["keeper.policy_params", "'band'", "half_width_base"]),
+    ('[fixed_band]\npolicy = "wide"\n', ["fixed_band.policy", "'wide'", "fixed_band"]),
+    ('arms = ["no_keeper", "best"]\n', ["arms[1]", "'best'", "no_keeper, fixed_band, default"]),
 ])
 def test_bad_scenario_input_is_one_line_naming_the_problem(tmp_path, content, words):
     (tmp_path / "prices.csv").write_text("timestamp,price\n1700000000,abc\n")
@@ -252,3 +326,33 @@ def test_a_csv_of_prices_drives_the_path_from_the_configured_start(tmp_path):
     assert dataclasses.asdict(cfg)["path"]["csv"] == "eth.csv"
     assert 0.05 <= path.vol.min() and path.vol.max() <= 3.0
 
+
+
+def test_the_default_arm_follows_the_keepers_default_policy_at_run_time(monkeypatch, tmp_path):
+    from keeper import policy
+
+    monkeypatch.setattr(policy, "DEFAULT_POLICY", "whalley_wilmott")
+    monkeypatch.setattr(policy, "DEFAULT_POLICY_PARAMS",
+                        {**policy.DEFAULT_POLICY_PARAMS, "whalley_wilmott": {"risk_aversion": 2e-4}})
+    arms = {a.name: a for a in load().run_arms(compare=True)}
+    assert list(arms) == ["no_keeper", "fixed_band", "default"] and arms["no_keeper"].keeper is None
+    assert arms["default"].keeper.policy == "whalley_wilmott"
+    assert arms["default"].keeper.effective_params == {"risk_aversion": 2e-4}
+    assert arms["fixed_band"].keeper.policy == "fixed_band" and arms["fixed_band"].keeper.band_weth == 1.0
+    # The scenario config overrides an arm's policy; without --compare only the default arm runs.
+    (tmp_path / "arms.toml").write_text('arms = ["fixed_band", "default"]\n[keeper]\npolicy = "interval"\n'
+                                        'policy_params = { interval_s = 3600 }\n[fixed_band]\npolicy_params = '
+                                        '{ half_width_base = 2.0 }\n')
+    cfg = load(tmp_path / "arms.toml")
+    assert [a.name for a in cfg.run_arms(compare=True)] == ["fixed_band", "default"]
+    assert cfg.arm("default").keeper.effective_params == {"interval_s": 3600.0}
+    assert cfg.arm("fixed_band").keeper.band_weth == 2.0
+    assert [a.name for a in cfg.run_arms()] == ["default"]
+    assert [a.name for a in cfg.run_arms(keeper=False)] == ["no_keeper"]
+
+
+def test_bad_seeds_are_one_line_naming_the_flag(tmp_path):
+    proc = hv("demo", "--seeds", "1,x", "--out", str(tmp_path), timeout=180)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("Usage:", "Try "))]
+    assert proc.returncode != 0 and "--seeds" in proc.stderr and "1,x" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
