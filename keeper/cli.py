@@ -9,6 +9,7 @@ import click
 
 from keeper import __version__
 from keeper.cli_backtest import backtest
+from keeper.cli_calibrate import calibrate_cmd
 from keeper.cli_keeper import keeper
 from keeper.cli_local import deploy, market
 from keeper.cli_scenario import demo, scenario
@@ -18,10 +19,10 @@ from keeper.cli_ui import ui
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hv")
 def cli() -> None:
-    """Hedging vault: the market scenario (demo), deploy, run the keeper, backtest hedge policies, the web page (ui)."""
+    """Hedging vault: the market scenario (demo), deploy, run the keeper, backtest and calibrate hedge policies, the web page (ui)."""
 
 
-for command in (demo, scenario, deploy, market, keeper, backtest, ui):
+for command in (demo, scenario, deploy, market, keeper, backtest, calibrate_cmd, ui):
     cli.add_command(command)
 
 

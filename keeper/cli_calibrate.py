@@ -14,6 +14,7 @@ a yes at the prompt), and the rest of the file is kept byte for byte.
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -60,7 +61,7 @@ def calibrate_cmd(config_path: Path | None, policy: str, target_std_pct: float |
         scenario = build_scenario(settings)
         case = scenario.case
         times = case.paths.times()
-        paths = np.concatenate([case.paths.generate(k) for k in range(case.paths.n_chunks())])
+        paths = np.concatenate([case.paths.generate(k) for k in range(case.paths.n_chunks)])
         if target_std_pct is not None:
             from keeper.sim.backtest import run_backtest
 
@@ -73,13 +74,13 @@ def calibrate_cmd(config_path: Path | None, policy: str, target_std_pct: float |
         raise click.ClickException(str(exc)) from None
     console = Console(width=max(Console().width, 110))
     console.print(_table(result, scenario.label))
-    console.print(f"chosen: {result.policy} risk_aversion = {result.risk_aversion:.6g} ({result.rule})")
+    console.print(f"chosen: {result.policy} risk_aversion = {result.risk_aversion:.6g} ({result.rule})", markup=False)
     if json_path is not None:
         json_path.write_text(json.dumps(_as_json(result), indent=1))
     if keeper_config is not None and vault_name is not None:
         write_policy(keeper_config, vault_name, result.policy, result.params, yes)
         console.print(f"wrote policy = {result.policy!r}, policy_params = {_inline(result.params)} into "
-                      f"{keeper_config} [[vault]] {vault_name!r}")
+                      f"{keeper_config} [[vault]] {vault_name!r}", markup=False)
 
 
 def _settings(config_path: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +118,10 @@ def _as_json(result: Calibration) -> dict[str, Any]:
 
 
 def _inline(params: dict[str, float]) -> str:
-    return "{ " + ", ".join(f"{k} = {v!r}" for k, v in sorted(params.items())) + " }"
+    for k, v in params.items():
+        if not math.isfinite(float(v)):
+            raise click.ClickException(f"--write: policy_params.{k} = {v} cannot be written (not finite)")
+    return "{ " + ", ".join(f"{k} = {float(v)!r}" for k, v in sorted(params.items())) + " }"
 
 
 _VAULT_HEADER = re.compile(r"^\s*\[\[vault\]\]\s*(#.*)?$")
@@ -156,7 +160,10 @@ def write_policy(path: Path, vault: str, policy: str, params: dict[str, float], 
     body = [ln for ln in lines[start + 1:end] if not re.match(r"^\s*(policy|policy_params)\s*=", ln)]
     new = [f"policy = {json.dumps(policy)}\n", f"policy_params = {_inline(params)}\n"]
     out = "".join(lines[: start + 1] + new + body + lines[end:])
-    check = tomllib.loads(out)["vault"][index]
+    try:
+        check = tomllib.loads(out)["vault"][index]
+    except tomllib.TOMLDecodeError:
+        check = {}
     if check.get("policy") != policy or check.get("policy_params") != params:
         raise click.ClickException(f"--write: could not edit {path} safely (a multi-line policy setting?); "
                                    "nothing was written")

@@ -349,6 +349,12 @@ def _band_plan(
     return _finish(a, trigger, np.sign(dev) * inner, outer, inner, HOLD_IN_BAND, inputs, benefit_check)
 
 
+def _check_band_limits(policy: object) -> None:
+    lo, hi = getattr(policy, "min_half_width_base", 0.0), getattr(policy, "max_half_width_base", math.inf)
+    if not (lo >= 0.0 and hi > 0.0 and lo <= hi):
+        raise ValueError(f"need 0 <= min_half_width_base <= max_half_width_base and max > 0, got {lo!r} and {hi!r}")
+
+
 def _check_rebalance_to(value: float) -> None:
     if not 0.0 <= value < 1.0:
         raise ValueError(
@@ -415,6 +421,7 @@ class FixedBand(_DecideMixin):
         if not (math.isfinite(self.half_width_base) and self.half_width_base >= 0.0):
             raise ValueError(f"half_width_base must be finite and >= 0, got {self.half_width_base!r}")
         _check_rebalance_to(self.rebalance_to)
+        _check_band_limits(self)
 
     def plan(self, inputs: HedgeInputs) -> HedgePlan:
         a = _arrays(inputs)
@@ -463,26 +470,31 @@ class WhalleyWilmott(_DecideMixin):
 
     In continuous time the optimal rule trades just back to the band edge; a keeper acting at
     discrete ticks would then trade at almost every tick, so the default trades to 80 % of the
-    half-width (``rebalance_to``), which keeps the hysteresis gap. ``min_half_width_base``
+    half-width (``rebalance_to``), which keeps the hysteresis gap. ``max_half_width_base`` caps
+    the band inside the vault's hard band: beyond it, after the grace, the must path takes the trade
+    (to the contract's full hedge, a bounty paid). ``min_half_width_base``
     floors the band when λ or Γ is ~0.
     """
 
     risk_aversion: float
     rebalance_to: float = 0.8
     min_half_width_base: float = 0.0
+    max_half_width_base: float = math.inf
     name: str = "whalley-wilmott"
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.risk_aversion) and self.risk_aversion > 0.0):
             raise ValueError(f"risk_aversion must be finite and positive, got {self.risk_aversion!r}")
         _check_rebalance_to(self.rebalance_to)
+        _check_band_limits(self)
 
     def plan(self, inputs: HedgeInputs) -> HedgePlan:
         a = _arrays(inputs)
         h = whalley_wilmott_half_width(
             a["gamma"], a["spot"], a["tau_years"], inputs.rate, inputs.cost_rate, self.risk_aversion
         )
-        return _band_plan(a, np.maximum(h, self.min_half_width_base), self.rebalance_to, inputs)
+        outer = np.minimum(np.maximum(h, self.min_half_width_base), self.max_half_width_base)
+        return _band_plan(a, outer, self.rebalance_to, inputs)
 
 
 def gas_half_width(
@@ -526,6 +538,7 @@ class AdaptiveBand(_DecideMixin):
     horizon_s: float = 86_400.0
     rebalance_to: float = 0.5
     min_half_width_base: float = 0.0
+    max_half_width_base: float = math.inf  # inside the vault's hard band (see WhalleyWilmott)
     name: str = "adaptive"
 
     def __post_init__(self) -> None:
@@ -534,6 +547,7 @@ class AdaptiveBand(_DecideMixin):
         if not (math.isfinite(self.horizon_s) and self.horizon_s > 0.0):
             raise ValueError(f"horizon_s must be finite and positive, got {self.horizon_s!r}")
         _check_rebalance_to(self.rebalance_to)
+        _check_band_limits(self)
 
     def plan(self, inputs: HedgeInputs) -> HedgePlan:
         a = _arrays(inputs)
@@ -542,7 +556,7 @@ class AdaptiveBand(_DecideMixin):
             a["gamma"], a["spot"], a["tau_years"], inputs.rate, inputs.cost_rate, self.risk_aversion
         )
         gas = gas_half_width(a["spot"], a["vol"], a["gas_usd"], self.risk_aversion, horizon, self.rebalance_to)
-        outer = np.maximum(np.maximum(ww, gas), self.min_half_width_base)
+        outer = np.minimum(np.maximum(np.maximum(ww, gas), self.min_half_width_base), self.max_half_width_base)
         return _band_plan(a, outer, self.rebalance_to, inputs, benefit_check=(self.risk_aversion, horizon))
 
 

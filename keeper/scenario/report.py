@@ -244,6 +244,7 @@ def step_records(r: RunResult) -> list[dict[str, Any]]:
             "holders_delta_weth_before": pre.holders_delta_wad / WAD, "holders_delta_weth_after": post.holders_delta_wad / WAD,
             "net_delta_weth_before": pre.net_delta_wad / WAD, "net_delta_weth_after": post.net_delta_wad / WAD,
             "check_reason": pre.check_reason,
+            "series_before": [list(x) for x in pre.series],
             "decision": decision,
             "policy_target_weth": (tick or {}).get("policy_target_base"),
             "sent_target_weth": (tick or {}).get("target_base") if decision == "rebalance" else None,

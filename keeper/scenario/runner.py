@@ -33,7 +33,7 @@ from keeper.scenario.config import KeeperSettings, ScenarioConfig, ScenarioError
 from keeper.scenario.flow import draw_buys, listing_plan
 from keeper.scenario.keeperproc import KeeperProcess
 from keeper.scenario.paths import MarketPath, build_path
-from keeper.snapshot import REASONS, as_dict
+from keeper.snapshot import REASONS, WAD, as_dict
 
 DEPLOYER_KEY = ANVIL_KEYS[0]
 KEEPER_KEY = ANVIL_KEYS[1]
@@ -69,6 +69,8 @@ class Observation:
     hedge_nonce: int
     pool_base_wad: int = 0  # the Uniswap pool's WETH reserve at this block
     pool_quote: int = 0  # and its USDC reserve (units)
+    # The written book: (strike USD, expiry s, is call, open WETH) per live series, for a backtester's replay.
+    series: tuple[tuple[float, int, bool, float], ...] = ()
 
     @property
     def nav_per_share(self) -> float:
@@ -336,6 +338,8 @@ class Observer:
             loss_budget_left_quote=int(s["check"]["lossBudgetQuote"]),
             margin_ratio_bps=s["margin_ratio_bps"], emergency=s["emergency"], live_series=len(s["series"]),
             hedge_nonce=int(s["hedge"]["nonce"]), pool_base_wad=int(pool_base), pool_quote=int(pool_quote),
+            series=tuple((x["strikeWad"] / WAD, int(x["expiry"]), bool(x["isCall"]), x["openWad"] / WAD)
+                         for x in s["series"]),
         )
 
 

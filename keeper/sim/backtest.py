@@ -8,7 +8,8 @@ constant-product impact, the pool arbitraged back to the oracle between steps) a
 rebalance × gwei × the gas token's USD price) cost it. Cash accrues at the rate r (a negative
 balance borrows at r). Options settle in cash at the first grid time at or after their expiry;
 options still live at the end are marked at the hedger's model. The final hedge is unwound
-through the venue, one more transaction (`exit_cost`; off only to compare with the textbook).
+through the venue in slices of at most the max trade, a transaction each (`exit_cost`; off only
+to compare with the textbook).
 
 Per path it reports
 
@@ -201,6 +202,17 @@ def _book_value(
     return (price * book.quantities[live]).sum(axis=1)
 
 
+def exit_slices(venue: Venue, hedge: FloatArray, spot: FloatArray, max_trade: float) -> tuple[FloatArray, FloatArray]:
+    """Selling `hedge` in slices of at most `max_trade`: the venue loss and the number of transactions."""
+    held = np.maximum(hedge, 0.0)
+    if math.isinf(max_trade):
+        return np.where(held > 0, venue.loss_usd(held, False, spot), 0.0), (held > 0).astype(np.float64)
+    full = np.floor(held / max_trade)
+    rest = held - full * max_trade
+    loss = full * venue.loss_usd(np.full(held.shape, max_trade), False, spot) + venue.loss_usd(rest, False, spot)
+    return loss, full + (rest > 0)
+
+
 def _venue_loss(venue: Venue, spot: FloatArray, size: FloatArray, buy: NDArray[np.bool_]) -> FloatArray:
     return venue.loss_usd(size, buy, spot)
 
@@ -299,10 +311,10 @@ def run_backtest(
     exit_cost = np.zeros(n_paths)
     final_hedge = hedge
     if config.exit_cost:
-        # Unwinding the final hedge: a sell through the venue, one more transaction.
-        held = hedge > 0.0
-        exit_loss = np.where(held, venue.loss_usd(hedge, False, spot), 0.0)
-        exit_gas = np.where(held, config.gas_native * (spot if config.native_usd is None else config.native_usd), 0.0)
+        # Unwinding the final hedge: sells through the venue of at most the max trade each, one
+        # transaction per slice, the pool arbitraged back between them.
+        exit_loss, n_tx = exit_slices(venue, hedge, spot, env.max_trade_base)
+        exit_gas = n_tx * config.gas_native * (spot if config.native_usd is None else config.native_usd)
         cash += hedge * spot - exit_loss - exit_gas
         hedge = np.zeros(n_paths)
         disc = math.exp(-r * t_end)

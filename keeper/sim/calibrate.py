@@ -97,14 +97,15 @@ def calibrate(
         return tried[gamma]
 
     scale = notional_usd(book, float(paths[0, 0]))
-    sweep = [run(g) for g in np.geomspace(SWEEP_SPAN[0] / scale, SWEEP_SPAN[1] / scale, SWEEP_POINTS)]
+    sweep = [run(g) for g in np.geomspace(SWEEP_SPAN[0] / scale, SWEEP_SPAN[1] / scale, SWEEP_POINTS).tolist()]
     if target_std is not None:
         chosen, rule = _for_target(sweep, run, target_std)
     else:
         assert price_of_risk is not None
         chosen, rule = _for_price(sweep, run, price_of_risk)
     curve = tuple(sorted(tried.values(), key=lambda p: p.risk_aversion))
-    return Calibration(policy, {**extra, "risk_aversion": chosen.risk_aversion}, chosen, rule, premium, curve)
+    params_out = {k: float(v) for k, v in extra.items()} | {"risk_aversion": float(chosen.risk_aversion)}
+    return Calibration(policy, params_out, chosen, rule, premium, curve)
 
 
 def _policy(name: str, gamma: float, extra: dict[str, float]) -> HedgePolicy:

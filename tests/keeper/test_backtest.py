@@ -157,11 +157,18 @@ def test_the_final_hedge_is_unwound_through_the_venue_and_its_cost_charged():
     assert np.array_equal(with_exit.trades, without.trades)
     assert (with_exit.exit_cost > 0).mean() > 0.5
     np.testing.assert_allclose(with_exit.cost - without.cost, with_exit.exit_cost, rtol=1e-9, atol=1e-6)
-    # The exit is a sell of the final hedge on the pool: fee and constant-product impact, plus one
-    # transaction's gas; about 30 bp of the hedge's value and more, never less.
+    # The exit sells the final hedge on the pool in slices of at most the max trade (5 WETH), the pool
+    # back at the oracle between them: each pays the fee and its constant-product impact, and one
+    # transaction's gas. About 30 bp of the hedge's value and more, never less.
     q, s = with_exit.final_hedge, paths[:, -1]
     keep = 0.997
-    expected = q * s * (1 - keep * 1_000.0 / (1_000.0 + q * keep)) + np.where(q > 0, 1e-9 * 218_029.0 * s, 0.0)
+
+    def sell(x):
+        return x * s * (1 - keep * 1_000.0 / (1_000.0 + x * keep))
+
+    full, rest = np.floor(q / 5.0), q - 5.0 * np.floor(q / 5.0)
+    expected = full * sell(5.0) + sell(rest) + (full + (rest > 0)) * 1e-9 * 218_029.0 * s
+    assert (full >= 1).any() and (rest > 0).any()
     np.testing.assert_allclose(with_exit.exit_cost, expected, rtol=1e-9)
     assert np.all(with_exit.exit_cost[q > 0] >= 0.003 * q[q > 0] * s[q > 0])
     assert with_exit.summary()["mean_exit_cost"] > 0.0 and without.summary()["mean_exit_cost"] == 0.0

@@ -1,0 +1,141 @@
+"""Replay a recorded on-chain run (the demo's `steps.jsonl`) through the backtester's decision and
+cost model, and compare with what the chain did.
+
+The backtester's claim is that it trades what the keeper trades: same decision function
+(keeper.decision.decide), same envelope (keeper/envelope.py), a venue priced like the pool. Here it
+is held to a real run: the recorded path (oracle spot and vol, block times), the written book at
+each step (its flow of buys and settlements is exogenous to the hedge) and the pool's depth feed a
+simulated keeper, whose hedge, envelope state and vol forecast evolve on their own, never read
+back from the chain. Per step it decides; the result is compared with the chain's decision and
+its measured trading cost (pool fee + price impact against the oracle + gas).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keeper import decision
+from keeper.envelope import Envelope, EnvelopeState
+from keeper.envelope import check as envelope_check
+from keeper.greeks import SECONDS_PER_YEAR, OptionBook, book_greeks
+from keeper.policy import HedgeInputs, HedgePolicy, MarketState, PolicyState
+from keeper.sim.backtest import REBALANCE_GAS
+from keeper.sim.venue import Venue
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    envelope: Envelope = Envelope()
+    fee_bps: float = 30.0
+    gas_price_gwei: float = 10.0
+    gas_per_rebalance: float = REBALANCE_GAS
+    rate: float = 0.05  # the vault's rateWad (deploy default)
+    inclusion_margin_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step: int
+    phase: str
+    chain_traded: bool
+    sim_traded: bool
+    chain_size: float  # WETH bought (+) or sold (-)
+    sim_size: float
+    chain_cost_usd: float  # pool fee + price impact + gas
+    sim_cost_usd: float
+    sim_code: int  # keeper.decision code
+    chain_reason: str | None
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    arm: str
+    steps: list[StepOutcome] = field(default_factory=list)
+
+    @property
+    def chain_cost(self) -> float:
+        return sum(s.chain_cost_usd for s in self.steps)
+
+    @property
+    def sim_cost(self) -> float:
+        return sum(s.sim_cost_usd for s in self.steps)
+
+    @property
+    def mismatches(self) -> list[StepOutcome]:
+        return [s for s in self.steps if s.chain_traded != s.sim_traded]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "arm": self.arm, "chain_cost_usd": self.chain_cost, "sim_cost_usd": self.sim_cost,
+            "cost_gap": self.sim_cost / self.chain_cost - 1.0 if self.chain_cost else math.nan,
+            "chain_rebalances": sum(s.chain_traded for s in self.steps),
+            "sim_rebalances": sum(s.sim_traded for s in self.steps),
+            "mismatched_steps": [(s.step, s.phase, "chain" if s.chain_traded else "sim") for s in self.mismatches],
+        }
+
+
+def load_rows(report_dir: Path, arm: str) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in (report_dir / "steps.jsonl").read_text().splitlines() if line.strip()]
+    mine = [r for r in rows if r["arm"] == arm]
+    if not mine:
+        raise ValueError(f"no rows for arm {arm!r} in {report_dir / 'steps.jsonl'}")
+    if "series_before" not in mine[0]:
+        raise ValueError(f"{report_dir / 'steps.jsonl'} has no series_before: a report from before the replay existed")
+    return mine
+
+
+def replay(rows: list[dict[str, Any]], policy: HedgePolicy, settings: ReplaySettings) -> ReplayResult:
+    """The simulated keeper on the recorded path, one decision per row (step and closing rounds)."""
+    env = settings.envelope
+    venue_fee = settings.fee_bps
+    hedge = float(rows[0]["base_weth_before"])
+    est = EnvelopeState.fresh(1, deployed_at_s=float(rows[0]["timestamp"]) - 1.0)
+    state = PolicyState()
+    out: list[StepOutcome] = []
+    for row in rows:
+        now, spot, vol = float(row["timestamp"]), float(row["spot_usd"]), float(row["vol"])
+        book = _book(row["series_before"], now)
+        greeks = book_greeks(spot, book, vol, settings.rate, hedge_base=hedge)
+        market = MarketState(spot=spot, vol=vol, time_s=now, rate=settings.rate,
+                             gas_price_gwei=settings.gas_price_gwei, gas_per_hedge=settings.gas_per_rebalance,
+                             fee_bps=settings.fee_bps)
+        state = state.observe(market)
+        holders = np.array([-float(greeks.option_delta)])
+        base = np.array([hedge])
+        chk = envelope_check(env, est, base, holders, now)
+        inputs = HedgeInputs.from_tick(greeks, market, state)
+        venue = Venue(venue_fee, float(row["pool_weth_before"]))
+        plan = decision.decide(policy, inputs, env, chk, est, holders, now, settings.inclusion_margin_s)
+        plan = decision.fit_loss_budget(plan, base, lambda size, buy, v=venue, s=spot: v.loss_usd(size, buy, s),
+                                        env.dust_base)
+        traded = bool(plan.trade[0])
+        size = float(plan.target_base[0]) - hedge
+        cost = 0.0
+        if traded:
+            loss = float(venue.loss_usd(abs(size), size > 0, spot))
+            cost = loss + settings.gas_per_rebalance * settings.gas_price_gwei * 1e-9 * spot
+            est = est.after(env, now, plan.trade, plan.size_base, np.array([loss]))
+            state = state.after_rebalance(now)
+            hedge = float(plan.target_base[0])
+        chain_cost = float(row["pool_fee_usd"]) + float(row["price_impact_usd"]) + float(row["gas_usd"])
+        out.append(StepOutcome(
+            int(row["step"]), str(row["phase"]), int(row["rebalances"]) > 0, traded, float(row["size_weth"]),
+            size if traded else 0.0, chain_cost, cost, int(plan.code[0]), row.get("check_reason"),
+        ))
+    return ReplayResult(str(rows[0]["arm"]), out)
+
+
+def _book(series: list[list[Any]], now: float) -> OptionBook:
+    live = [s for s in series if float(s[3]) > 0.0]
+    return OptionBook(
+        strikes=np.array([float(s[0]) for s in live]),
+        expiries=np.array([max(int(s[1]) - now, 0.0) / SECONDS_PER_YEAR for s in live]),
+        is_call=np.array([bool(s[2]) for s in live], dtype=bool),
+        quantities=np.array([-float(s[3]) for s in live]),
+    )
