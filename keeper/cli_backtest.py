@@ -35,9 +35,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import keeper.policy
+from keeper.envelope import Envelope
 from keeper.greeks import SECONDS_PER_YEAR, JumpParams, OptionBook
 from keeper.policy import AdaptiveBand, FixedBand, HedgePolicy, TimeInterval, WhalleyWilmott
-from keeper.envelope import Envelope
 from keeper.sim.backtest import REBALANCE_GAS, BacktestConfig, BacktestResult
 from keeper.sim.replay import parse_price_csv
 from keeper.sim.sweep import (

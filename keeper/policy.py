@@ -568,12 +568,14 @@ POLICY_CLASSES: dict[str, type] = {
     "adaptive": AdaptiveBand,
     "interval": TimeInterval,
 }
-# The keeper's default: the Whalley-Wilmott band, cost-aware, with a risk aversion calibrated for the
-# demo's book (`hv calibrate` fits it for yours; it is in 1/USD, so it scales with the book). The
-# fixed band of the vault's former on-chain width (`fixed_band`, 1 base) stays an opt-in.
+# The keeper's default: the Whalley-Wilmott band, cost-aware, its risk aversion calibrated on the
+# demo's book and costs (docs/HEDGING.md, "The keeper's default"; `hv calibrate` fits it for yours:
+# it is in 1/USD, so it scales with the book), its band capped inside the vault's 5-base hard band
+# so the must path stays the exception. The fixed band of the vault's former on-chain width
+# (`fixed_band`, 1 base) stays an opt-in.
 DEFAULT_POLICY = "whalley_wilmott"
 DEFAULT_POLICY_PARAMS: dict[str, dict[str, float]] = {
-    "whalley_wilmott": {"risk_aversion": 2e-3},
+    "whalley_wilmott": {"risk_aversion": 0.01, "max_half_width_base": 4.0},
     "fixed_band": {"half_width_base": 1.0},
 }
 

@@ -80,6 +80,7 @@ class BacktestConfig:
     envelope: Envelope = Envelope()
     exit_cost: bool = True
     inclusion_margin_s: float = 60.0
+    landing_delay_s: float = 12.0  # a rebalance lands a block after the snapshot (the vault's lastRebalanceAt)
     record_decisions: bool = False  # keep every step's decision code (DecisionPlan.code) per path
 
     def __post_init__(self) -> None:
@@ -213,7 +214,7 @@ def exit_slices(venue: Venue, hedge: FloatArray, spot: FloatArray, max_trade: fl
     return loss, full + (rest > 0)
 
 
-def _venue_loss(venue: Venue, spot: FloatArray, size: FloatArray, buy: NDArray[np.bool_]) -> FloatArray:
+def venue_loss(venue: Venue, spot: FloatArray, size: FloatArray, buy: NDArray[np.bool_]) -> FloatArray:
     return venue.loss_usd(size, buy, spot)
 
 
@@ -289,7 +290,7 @@ def run_backtest(
         )
         chk = envelope_check(env, state, hedge, holders, now_s)
         plan = decision.decide(policy, inputs, env, chk, state, holders, now_s, config.inclusion_margin_s)
-        plan = decision.fit_loss_budget(plan, hedge, functools.partial(_venue_loss, venue, spot), env.dust_base)
+        plan = decision.fit_loss_budget(plan, hedge, functools.partial(venue_loss, venue, spot), env.dust_base)
         traded = plan.trade
         buy = plan.target_base > hedge
         loss = np.where(traded, venue.loss_usd(plan.size_base, buy, spot), 0.0)
@@ -302,7 +303,7 @@ def run_backtest(
         must_trades += plan.must
         if codes is not None:
             codes[:, i] = plan.code
-        state = state.after(env, now_s, traded, plan.size_base, loss)
+        state = state.after(env, now_s + config.landing_delay_s, traded, plan.size_base, loss)
         last_rebalance = np.where(traded, now_s, last_rebalance)
         hedge = plan.target_base
 

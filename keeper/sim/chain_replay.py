@@ -12,6 +12,7 @@ its measured trading cost (pool fee + price impact against the oracle + gas).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from keeper.envelope import Envelope, EnvelopeState
 from keeper.envelope import check as envelope_check
 from keeper.greeks import SECONDS_PER_YEAR, OptionBook, book_greeks
 from keeper.policy import HedgeInputs, HedgePolicy, MarketState, PolicyState
-from keeper.sim.backtest import REBALANCE_GAS
+from keeper.sim.backtest import REBALANCE_GAS, venue_loss
 from keeper.sim.venue import Venue
 
 
@@ -37,6 +38,7 @@ class ReplaySettings:
     gas_per_rebalance: float = REBALANCE_GAS
     rate: float = 0.05  # the vault's rateWad (deploy default)
     inclusion_margin_s: float = 60.0
+    landing_delay_s: float = 1.0  # the demo mines the keeper's transaction in the next block, 1 s on
 
 
 @dataclass(frozen=True)
@@ -112,15 +114,15 @@ def replay(rows: list[dict[str, Any]], policy: HedgePolicy, settings: ReplaySett
         inputs = HedgeInputs.from_tick(greeks, market, state)
         venue = Venue(venue_fee, float(row["pool_weth_before"]))
         plan = decision.decide(policy, inputs, env, chk, est, holders, now, settings.inclusion_margin_s)
-        plan = decision.fit_loss_budget(plan, base, lambda size, buy, v=venue, s=spot: v.loss_usd(size, buy, s),
-                                        env.dust_base)
+        plan = decision.fit_loss_budget(plan, base, functools.partial(venue_loss, venue, np.array([spot])), env.dust_base)
         traded = bool(plan.trade[0])
         size = float(plan.target_base[0]) - hedge
         cost = 0.0
         if traded:
             loss = float(venue.loss_usd(abs(size), size > 0, spot))
             cost = loss + settings.gas_per_rebalance * settings.gas_price_gwei * 1e-9 * spot
-            est = est.after(env, now, plan.trade, plan.size_base, np.array([loss]))
+            # The vault stamps the rebalance with the block it lands in, not the snapshot's.
+            est = est.after(env, now + settings.landing_delay_s, plan.trade, plan.size_base, np.array([loss]))
             state = state.after_rebalance(now)
             hedge = float(plan.target_base[0])
         chain_cost = float(row["pool_fee_usd"]) + float(row["price_impact_usd"]) + float(row["gas_usd"])

@@ -10,16 +10,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pytest
 from eth_account import Account
 from keeper_helpers import KEEPER_KEY, metric
 
 from keeper.chain import SimulationFailed
-from keeper.policy import Hold, Rebalance
+from keeper.envelope import Envelope, EnvelopeState
+from keeper.envelope import check as envelope_check
+from keeper.policy import HOLD_IN_BAND, REBALANCE, FixedBand, HedgePlan
+from keeper.snapshot import REASONS
 
 WAD = 10**18
 USD = 10**6
 KEEPER = Account.from_key(KEEPER_KEY).address
+
+
+def _plan(hedge, target, trade: bool) -> HedgePlan:
+    hedge = np.atleast_1d(np.asarray(hedge, dtype=float))
+    zeros = np.zeros(hedge.shape)
+    return HedgePlan(trade=np.full(hedge.shape, trade), target_base=np.broadcast_to(target, hedge.shape).astype(float),
+                     outer=zeros, inner=zeros, residual_delta=zeros,
+                     code=np.full(hedge.shape, REBALANCE if trade else HOLD_IN_BAND, dtype=np.int8),
+                     benefit_usd=zeros, cost_usd=zeros)
 
 
 @dataclass(frozen=True)
@@ -29,12 +42,8 @@ class Overshoot:
     by: float
     name: str = "overshoot"
 
-    def decide(self, book, market, state):
-        full = -float(book.option_delta)
-        return Rebalance(full + self.by, f"overshoot: full hedge {full:.4f} + {self.by} base")
-
-    def plan(self, inputs):  # pragma: no cover - not used by a tick
-        raise NotImplementedError
+    def plan(self, inputs):
+        return _plan(inputs.hedge_base, -np.asarray(inputs.option_delta, dtype=float) + self.by, True)
 
 
 @dataclass(frozen=True)
@@ -43,11 +52,22 @@ class Never:
 
     name: str = "never"
 
-    def decide(self, book, market, state):
-        return Hold("never: hold")
+    def plan(self, inputs):
+        return _plan(inputs.hedge_base, np.asarray(inputs.hedge_base, dtype=float), False)
 
-    def plan(self, inputs):  # pragma: no cover
-        raise NotImplementedError
+
+def agrees(market, snap) -> None:
+    """The backtester's model of the envelope (keeper/envelope.py) gives the vault's own verdict."""
+    deployed_at = float(market.w3.eth.get_block(market.d.block)["timestamp"])
+    model = envelope_check(Envelope.from_snapshot(snap), replace(EnvelopeState.from_snapshot(snap), deployed_at_s=deployed_at),
+                           np.array([snap.base_balance]), np.array([snap.holders_delta]), float(snap.timestamp))
+    c = snap.check
+    assert REASONS[int(model.reason[0])] == c.reason, (REASONS[int(model.reason[0])], c.reason)
+    assert bool(model.needed[0]) == c.needed and bool(model.must[0]) == c.must
+    assert model.base_left[0] == pytest.approx(c.base_budget_wad / WAD, abs=1e-9)
+    assert model.loss_left_usd[0] == pytest.approx(c.loss_budget_quote / USD, abs=1e-6)
+    if c.needed and c.size_base_wad < snap.max_trade_base_wad and not c.buy_base:
+        assert model.target_base[0] == pytest.approx(c.target_base_wad / WAD, abs=1e-9)
 
 
 def book(market, accounts, calls: float, expiry_days: int = 30) -> int:
@@ -88,6 +108,7 @@ def test_a_policy_target_across_zero_is_clipped_to_the_full_hedge_and_the_vault_
     service = make_service()
     use_policy(service, Overshoot(by=1.0))  # +1 WETH after the trade: across zero by 10x the dust
     snap = service.runners[0].client.snapshot()
+    agrees(market, snap)
     assert snap.check.reason == "OutsideDust"
 
     # The unclipped target is what the vault refuses, by name:
@@ -109,10 +130,12 @@ def test_a_policy_target_across_zero_is_clipped_to_the_full_hedge_and_the_vault_
 
 def test_the_keeper_holds_where_its_policy_holds_although_the_vault_would_allow_a_trade(market, accounts,
                                                                                          make_service):
-    book(market, accounts, calls=1.5)  # ~ -0.85 WETH: outside the dust, inside the default 1 WETH band
+    book(market, accounts, calls=1.5)  # ~ -0.85 WETH: outside the dust, inside a 1 WETH band
     service = make_service()
+    use_policy(service, FixedBand(half_width_base=1.0))
     d = tick(service)
     assert service.runners[0].last_snapshot.check.needed
+    agrees(market, service.runners[0].last_snapshot)
     assert d.action is None and "inside band" in d.reason
     assert market.hedge_nonce() == 0
 
@@ -124,12 +147,14 @@ def test_the_must_path_sends_the_contracts_target_and_with_the_budget_spent_the_
     service = make_service()
     use_policy(service, Never())  # the keeper's policy holds: only the must path may trade
     snap = service.runners[0].client.snapshot()
+    agrees(market, snap)
     # Never rebalanced: the grace runs from deployment, so outside the hard band the keeper may, nobody else.
     assert snap.check.reason == "OutsideHardBand" and not snap.check.must
     market.advance(3_601)
     market.refresh_oracles()
     market.arbitrage_to_oracle()
     snap = service.runners[0].client.snapshot()
+    agrees(market, snap)
     assert snap.check.reason == "KeeperLate" and snap.check.must
 
     d = tick(service)
@@ -145,6 +170,7 @@ def test_the_must_path_sends_the_contracts_target_and_with_the_budget_spent_the_
     market.arbitrage_to_oracle()  # the pool back at the oracle after the hedge's buy
     d = tick(service)
     snap = service.runners[0].last_snapshot
+    agrees(market, snap)
     assert snap.check.reason == "BudgetSpent" and snap.check.base_budget_wad == 0
     assert d.action is None and "BudgetSpent" in d.reason
     assert market.hedge_nonce() == 1
