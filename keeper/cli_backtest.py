@@ -102,6 +102,16 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_config(path: Path | None) -> dict[str, Any]:
+    """The parsed TOML (empty without a file); a syntax error is a one-line --config error."""
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--config") from None
+
+
 def load_settings(config: dict[str, Any] | None = None, flags: dict[str, Any] | None = None) -> dict[str, Any]:
     """Defaults < config (parsed TOML) < flags (``None`` values are ignored)."""
     settings = _merge(DEFAULTS, config or {})
@@ -604,12 +614,7 @@ def backtest(
     **flags: Any,
 ) -> None:
     """Backtest hedge policies: cost and hedge-error of writing and delta-hedging a book."""
-    config: dict[str, Any] = {}
-    if config_path is not None:
-        try:
-            config = tomllib.loads(config_path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise click.BadParameter(f"{config_path}: {exc}", param_hint="--config") from None
+    config = read_config(config_path)
     if csv_path is not None:
         flags["csv"] = str(csv_path)
     settings = load_settings(config, flags)

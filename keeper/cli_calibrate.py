@@ -25,7 +25,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from keeper.cli_backtest import build_scenario, load_settings
+from keeper.cli_backtest import build_scenario, load_settings, read_config
 from keeper.policy import DEFAULT_POLICY
 from keeper.sim.calibrate import CALIBRATED, Calibration, calibrate
 
@@ -84,12 +84,7 @@ def calibrate_cmd(config_path: Path | None, policy: str, target_std_pct: float |
 
 
 def _settings(config_path: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
-    if config_path is not None:
-        try:
-            raw = tomllib.loads(config_path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise click.BadParameter(f"{config_path}: {exc}", param_hint="--config") from None
+    raw = read_config(config_path)
     raw.pop("policies", None)  # calibration runs one policy
     return load_settings(raw, flags)
 

@@ -216,7 +216,7 @@ class KeeperService:
             self._export(name, snap)
             tick_id = self.journal.record_tick(name, snap.block, _observation(snap), "rebalance" if decision.action else "hold",
                                                decision.reason)
-            log.info("tick", extra={"vault": name, "block": snap.block, **decision.summary()})
+            log.info("tick", extra={"vault": name, "block": snap.block, "timestamp": snap.timestamp, **decision.summary()})
             if snap.below_maintenance:
                 self._send(r, tick_id, r.client.update_margin_data(), "enter emergency mode")
             elif decision.action and quote is not None:

@@ -245,6 +245,9 @@ def step_records(r: RunResult) -> list[dict[str, Any]]:
             "net_delta_weth_before": pre.net_delta_wad / WAD, "net_delta_weth_after": post.net_delta_wad / WAD,
             "check_reason": pre.check_reason,
             "series_before": [list(x) for x in pre.series],
+            # The block time the keeper decided on (its trading tick, else its last): a closing round's
+            # block comes an interval after the row's "before".
+            "decision_timestamp": (tick or {}).get("timestamp"),
             "decision": decision,
             "policy_target_weth": (tick or {}).get("policy_target_base"),
             "sent_target_weth": (tick or {}).get("target_base") if decision == "rebalance" else None,

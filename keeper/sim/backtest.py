@@ -52,6 +52,9 @@ FloatArray = NDArray[np.float64]
 _EXPIRY_EPS_YEARS = 1e-9  # a grid time within ~30 ms of an expiry counts as that expiry
 # Gas of one keeper rebalance at 8 live series (docs/BENCHMARKS.md, `benchmarks/bench_vault_gas.py`).
 REBALANCE_GAS = 218_029.0
+# A keeper trade cut to the max trade is followed by another once it lands (the keeper ticks on every
+# block); at most this many in one step of the grid (a 5-base max trade: 40 base outside the band).
+MAX_ROUNDS_PER_STEP = 8
 
 
 @dataclass(frozen=True)
@@ -274,38 +277,39 @@ def run_backtest(
         delta, gamma, tau = _book_delta_gamma(spot, book, live, t, config)
         holders = -(delta if config.jumps is None else _chain_delta(spot, book, live, t, config))
         gas_usd = config.gas_native * (spot if config.native_usd is None else config.native_usd)
-        inputs = HedgeInputs(
-            spot=spot,
-            option_delta=delta,
-            gamma=gamma,
-            hedge_base=hedge,
-            tau_years=tau,
-            vol=np.sqrt(var),
-            time_s=now_s,
-            last_rebalance_s=last_rebalance,
-            gas_usd=gas_usd,
-            cost_rate=config.fee_bps * 1e-4,
-            rate=r,
-            pool_base_reserve=config.pool_base_reserve,
-        )
-        chk = envelope_check(env, state, hedge, holders, now_s)
-        plan = decision.decide(policy, inputs, env, chk, state, holders, now_s, config.inclusion_margin_s)
-        plan = decision.fit_loss_budget(plan, hedge, functools.partial(venue_loss, venue, spot), env.dust_base)
-        traded = plan.trade
-        buy = plan.target_base > hedge
-        loss = np.where(traded, venue.loss_usd(plan.size_base, buy, spot), 0.0)
-        gas_paid = np.where(traded, gas_usd, 0.0)
-        cash -= (plan.target_base - hedge) * spot + loss + gas_paid
-        disc = math.exp(-r * t)
-        gas_cost += gas_paid * disc
-        trading_cost += loss * disc
-        trades += traded
-        must_trades += plan.must
-        if codes is not None:
-            codes[:, i] = plan.code
-        state = state.after(env, now_s + config.landing_delay_s, traded, plan.size_base, loss)
-        last_rebalance = np.where(traded, now_s, last_rebalance)
-        hedge = plan.target_base
+        # The keeper ticks again as soon as its trade lands: a trade the max trade cut short (outside
+        # the hard band the interval is waived) is followed by another in the same step.
+        pending = np.ones(n_paths, dtype=bool)
+        for k in range(MAX_ROUNDS_PER_STEP):
+            now_k = now_s + k * config.landing_delay_s
+            inputs = HedgeInputs(
+                spot=spot, option_delta=delta, gamma=gamma, hedge_base=hedge, tau_years=tau, vol=np.sqrt(var),
+                time_s=now_k, last_rebalance_s=last_rebalance, gas_usd=gas_usd, cost_rate=config.fee_bps * 1e-4,
+                rate=r, pool_base_reserve=config.pool_base_reserve,
+            )
+            chk = envelope_check(env, state, hedge, holders, now_k)
+            plan = decision.decide(policy, inputs, env, chk, state, holders, now_k, config.inclusion_margin_s)
+            plan = decision.fit_loss_budget(plan, hedge, functools.partial(venue_loss, venue, spot), env.dust_base)
+            traded = plan.trade & pending
+            buy = plan.target_base > hedge
+            size = np.where(traded, plan.size_base, 0.0)
+            loss = np.where(traded, venue.loss_usd(size, buy, spot), 0.0)
+            gas_paid = np.where(traded, gas_usd, 0.0)
+            target = np.where(traded, plan.target_base, hedge)
+            cash -= (target - hedge) * spot + loss + gas_paid
+            disc = math.exp(-r * t)
+            gas_cost += gas_paid * disc
+            trading_cost += loss * disc
+            trades += traded
+            must_trades += plan.must & traded
+            if codes is not None and k == 0:
+                codes[:, i] = plan.code
+            state = state.after(env, now_k + config.landing_delay_s, traded, size, loss)
+            last_rebalance = np.where(traded, now_k, last_rebalance)
+            hedge = target
+            pending = traded & (size >= env.max_trade_base * (1.0 - 1e-12))
+            if not pending.any():
+                break
 
     t_end = float(times[i])
     spot = paths[:, i]

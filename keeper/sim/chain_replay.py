@@ -26,7 +26,7 @@ from keeper.envelope import Envelope, EnvelopeState
 from keeper.envelope import check as envelope_check
 from keeper.greeks import SECONDS_PER_YEAR, OptionBook, book_greeks
 from keeper.policy import HedgeInputs, HedgePolicy, MarketState, PolicyState
-from keeper.sim.backtest import REBALANCE_GAS, venue_loss
+from keeper.sim.backtest import MAX_ROUNDS_PER_STEP, REBALANCE_GAS, venue_loss
 from keeper.sim.venue import Venue
 
 
@@ -51,8 +51,12 @@ class StepOutcome:
     sim_size: float
     chain_cost_usd: float  # pool fee + price impact + gas
     sim_cost_usd: float
-    sim_code: int  # keeper.decision code
+    sim_code: int  # keeper.decision code of the step's first decision
     chain_reason: str | None
+    chain_trades: int = 0  # rebalances in the step (the keeper trades again while the max trade cut it short)
+    sim_trades: int = 0
+    sim_hedge_after: float = 0.0  # WETH the simulated keeper holds after the step
+    sim_loss_usd: float = 0.0  # its venue loss in the step (fee + impact: what NAV pays; gas is the keeper's)
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,8 @@ class ReplayResult:
         return {
             "arm": self.arm, "chain_cost_usd": self.chain_cost, "sim_cost_usd": self.sim_cost,
             "cost_gap": self.sim_cost / self.chain_cost - 1.0 if self.chain_cost else math.nan,
-            "chain_rebalances": sum(s.chain_traded for s in self.steps),
-            "sim_rebalances": sum(s.sim_traded for s in self.steps),
+            "chain_rebalances": sum(s.chain_trades for s in self.steps),
+            "sim_rebalances": sum(s.sim_trades for s in self.steps),
             "mismatched_steps": [(s.step, s.phase, "chain" if s.chain_traded else "sim") for s in self.mismatches],
         }
 
@@ -101,36 +105,68 @@ def replay(rows: list[dict[str, Any]], policy: HedgePolicy, settings: ReplaySett
     state = PolicyState()
     out: list[StepOutcome] = []
     for row in rows:
-        now, spot, vol = float(row["timestamp"]), float(row["spot_usd"]), float(row["vol"])
-        book = _book(row["series_before"], now)
-        greeks = book_greeks(spot, book, vol, settings.rate, hedge_base=hedge)
-        market = MarketState(spot=spot, vol=vol, time_s=now, rate=settings.rate,
-                             gas_price_gwei=settings.gas_price_gwei, gas_per_hedge=settings.gas_per_rebalance,
-                             fee_bps=settings.fee_bps)
-        state = state.observe(market)
-        holders = np.array([-float(greeks.option_delta)])
-        base = np.array([hedge])
-        chk = envelope_check(env, est, base, holders, now)
-        inputs = HedgeInputs.from_tick(greeks, market, state)
+        t0 = float(row.get("decision_timestamp") or row["timestamp"])
+        spot, vol = float(row["spot_usd"]), float(row["vol"])
         venue = Venue(venue_fee, float(row["pool_weth_before"]))
-        plan = decision.decide(policy, inputs, env, chk, est, holders, now, settings.inclusion_margin_s)
-        plan = decision.fit_loss_budget(plan, base, functools.partial(venue_loss, venue, np.array([spot])), env.dust_base)
-        traded = bool(plan.trade[0])
-        size = float(plan.target_base[0]) - hedge
-        cost = 0.0
-        if traded:
+        gas_usd = settings.gas_per_rebalance * settings.gas_price_gwei * 1e-9 * spot
+        size_total, cost, nav_loss, codes = 0.0, 0.0, 0.0, []
+        # The keeper ticks on every block until it holds: a trade the max trade cut short is followed
+        # by another one block (landing_delay_s) later, as on chain.
+        for k in range(MAX_ROUNDS_PER_STEP):
+            now = t0 + k * settings.landing_delay_s
+            book = _book(row["series_before"], now)
+            greeks = book_greeks(spot, book, vol, settings.rate, hedge_base=hedge)
+            market = MarketState(spot=spot, vol=vol, time_s=now, rate=settings.rate,
+                                 gas_price_gwei=settings.gas_price_gwei, gas_per_hedge=settings.gas_per_rebalance,
+                                 fee_bps=settings.fee_bps)
+            state = state.observe(market)
+            holders = np.array([-float(greeks.option_delta)])
+            base = np.array([hedge])
+            chk = envelope_check(env, est, base, holders, now)
+            inputs = HedgeInputs.from_tick(greeks, market, state)
+            plan = decision.decide(policy, inputs, env, chk, est, holders, now, settings.inclusion_margin_s)
+            plan = decision.fit_loss_budget(plan, base, functools.partial(venue_loss, venue, np.array([spot])),
+                                            env.dust_base)
+            codes.append(int(plan.code[0]))
+            if not plan.trade[0]:
+                break
+            size = float(plan.target_base[0]) - hedge
             loss = float(venue.loss_usd(abs(size), size > 0, spot))
-            cost = loss + settings.gas_per_rebalance * settings.gas_price_gwei * 1e-9 * spot
+            cost += loss + gas_usd
+            nav_loss += loss
+            size_total += size
             # The vault stamps the rebalance with the block it lands in, not the snapshot's.
             est = est.after(env, now + settings.landing_delay_s, plan.trade, plan.size_base, np.array([loss]))
             state = state.after_rebalance(now)
             hedge = float(plan.target_base[0])
         chain_cost = float(row["pool_fee_usd"]) + float(row["price_impact_usd"]) + float(row["gas_usd"])
         out.append(StepOutcome(
-            int(row["step"]), str(row["phase"]), int(row["rebalances"]) > 0, traded, float(row["size_weth"]),
-            size if traded else 0.0, chain_cost, cost, int(plan.code[0]), row.get("check_reason"),
+            int(row["step"]), str(row["phase"]), int(row["rebalances"]) > 0, size_total != 0.0, float(row["size_weth"]),
+            size_total, chain_cost, cost, codes[0], row.get("check_reason"), int(row["rebalances"]),
+            sum(c in decision.TRADES for c in codes), hedge, nav_loss,
         ))
     return ReplayResult(str(rows[0]["arm"]), out)
+
+
+def nav_per_share_std_bps(result: ReplayResult, rows: list[dict[str, Any]], unhedged: list[dict[str, Any]]) -> float:
+    """The std of the step-to-step NAV-per-share change (bps) the simulated keeper would give, as the
+    demo measures it: the unhedged arm's NAV per share (the same book, flow and premiums) plus the
+    simulated hedge's P&L at the oracle and its venue losses (gas is the keeper's, not the vault's),
+    per share."""
+    arm = [(o, r) for o, r in zip(result.steps, rows, strict=True) if o.phase == "step"]
+    base = [u for u in unhedged if u["phase"] == "step"]
+    if len(arm) != len(base):
+        raise ValueError(f"the arm has {len(arm)} steps, the unhedged arm {len(base)}")
+    changes, prev_hedge, prev = [], 0.0, None
+    for (o, r), u in zip(arm, base, strict=True):
+        if prev is not None:
+            # Per step, per share: a deposit mints shares at each arm's own NAV per share, so the P&L
+            # of the hedge is spread over the shares in issue then, never re-divided after.
+            pnl = prev_hedge * (float(r["spot_usd"]) - float(prev["spot_usd"])) - o.sim_loss_usd
+            shares = float(u["nav_usd"]) / float(u["nav_per_share"])
+            changes.append(float(u["nav_per_share"]) - float(prev["nav_per_share"]) + pnl / shares)
+        prev_hedge, prev = o.sim_hedge_after, u
+    return float(np.std(changes) * 1e4)
 
 
 def _book(series: list[list[Any]], now: float) -> OptionBook:
