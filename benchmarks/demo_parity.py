@@ -75,16 +75,21 @@ def main() -> None:
     print()
     print("| seed | trading cost default / fixed (USD) | ratio | NAV/share std default / fixed (bps) | ratio |")
     print("|---|---|---|---|---|")
-    sums = [0.0, 0.0]
+    sums, squares = [0.0, 0.0], [0.0, 0.0]
     for seed, comp in chain_rows:
         d, f = comp["arms"]["default"], comp["arms"]["fixed_band"]
         dc, fc = d["trading_cost"]["total_usd"], f["trading_cost"]["total_usd"]
         ds, fs = d["nav_per_share_step_std_bps"], f["nav_per_share_step_std_bps"]
         sums[0] += dc
         sums[1] += fc
+        squares[0] += ds * ds
+        squares[1] += fs * fs
         print(f"| {seed} | {dc:,.2f} / {fc:,.2f} | {dc / fc:.3f} | {ds:.2f} / {fs:.2f} | {ds / fs:.3f} |")
     if chain_rows:
-        print(f"| all | {sums[0]:,.2f} / {sums[1]:,.2f} | {sums[0] / sums[1]:.3f} | | |")
+        n = len(chain_rows)
+        dr, fr = (squares[0] / n) ** 0.5, (squares[1] / n) ** 0.5
+        print(f"| all (costs summed, std root mean square) | {sums[0]:,.2f} / {sums[1]:,.2f} | {sums[0] / sums[1]:.3f} "
+              f"| {dr:.2f} / {fr:.2f} | {dr / fr:.3f} |")
 
 
 if __name__ == "__main__":

@@ -575,7 +575,7 @@ POLICY_CLASSES: dict[str, type] = {
 # (`fixed_band`, 1 base) stays an opt-in.
 DEFAULT_POLICY = "whalley_wilmott"
 DEFAULT_POLICY_PARAMS: dict[str, dict[str, float]] = {
-    "whalley_wilmott": {"risk_aversion": 0.01, "max_half_width_base": 4.0, "rebalance_to": 0.3},
+    "whalley_wilmott": {"risk_aversion": 0.01, "max_half_width_base": 2.5, "rebalance_to": 0.5},
     "fixed_band": {"half_width_base": 1.0},
 }
 

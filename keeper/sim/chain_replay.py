@@ -39,6 +39,7 @@ class ReplaySettings:
     rate: float = 0.05  # the vault's rateWad (deploy default)
     inclusion_margin_s: float = 60.0
     landing_delay_s: float = 1.0  # the demo mines the keeper's transaction in the next block, 1 s on
+    bounty_usd: float = 10.0  # the vault's emergencyBounty: paid out of NAV on the must path (to the keeper)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ def replay(rows: list[dict[str, Any]], policy: HedgePolicy, settings: ReplaySett
             loss = float(venue.loss_usd(abs(size), size > 0, spot))
             cost += loss + gas_usd
             nav_loss += loss
+            if plan.check.must[0]:
+                nav_loss += settings.bounty_usd * min(abs(size), env.hard_band_base) / env.hard_band_base
             size_total += size
             # The vault stamps the rebalance with the block it lands in, not the snapshot's.
             est = est.after(env, now + settings.landing_delay_s, plan.trade, plan.size_base, np.array([loss]))
