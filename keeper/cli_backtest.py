@@ -179,8 +179,14 @@ def build_policies(specs: list[dict[str, Any]], only: tuple[str, ...] = ()) -> l
     return policies
 
 
+# Short names for a row label (the JSON carries the parameters in full).
+_SHORT = {"risk_aversion": "γ", "max_half_width_base": "cap", "rebalance_to": "inner", "half_width_base": "band",
+          "min_half_width_base": "floor", "interval_s": "every_s", "horizon_s": "horizon_s"}
+
+
 def _label(name: str, params: dict[str, Any]) -> str:
-    return " ".join([name, *(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())])
+    return " ".join([name, *(f"{_SHORT.get(k, k)}={v:g}" if isinstance(v, float) else f"{_SHORT.get(k, k)}={v}"
+                             for k, v in params.items())])
 
 
 def _make_policy(kind: str, spec: dict[str, Any]) -> HedgePolicy:

@@ -106,11 +106,11 @@ def test_default_row_follows_keeper_policy_at_run_time(tmp_path, monkeypatch):
     monkeypatch.setattr(keeper.policy, "DEFAULT_POLICY_PARAMS", {"whalley_wilmott": {"risk_aversion": 4e-4}})
     summary = summary_of(tmp_path, "--policy", "fixed")
     assert summary["default_policy"] == {
-        "label": "default (whalley_wilmott risk_aversion=0.0004)",
+        "label": "default (whalley_wilmott γ=0.0004)",
         "name": "whalley_wilmott",
         "params": {"risk_aversion": 4e-4},
     }
-    assert summary["policies"]["default (whalley_wilmott risk_aversion=0.0004)"]["default"] is True
+    assert summary["policies"]["default (whalley_wilmott γ=0.0004)"]["default"] is True
 
 
 def test_frontier_flags_exactly_the_non_dominated_policies(tmp_path):
