@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from keeper.cli_backtest import build_scenario, load_settings, read_config
-from keeper.policy import DEFAULT_POLICY
+from keeper.policy import DEFAULT_POLICY, policy_param_names
 from keeper.sim.calibrate import CALIBRATED, Calibration, calibrate
 
 
@@ -39,6 +39,8 @@ from keeper.sim.calibrate import CALIBRATED, Calibration, calibrate
 @click.option("--target-std", type=click.FloatRange(min=0.0, min_open=True), help="Target hedge-error std, USD.")
 @click.option("--price-of-risk", type=click.FloatRange(min=0.0, min_open=True),
               help="λ in 1/USD: minimise mean friction + λ x variance.")
+@click.option("--param", "fixed", multiple=True, metavar="NAME=VALUE",
+              help="Fix another parameter of the policy, e.g. max_half_width_base=20 (repeatable).")
 @click.option("--paths", type=click.IntRange(min=2), help="Simulated paths (default: the config's).")
 @click.option("--steps", type=click.IntRange(min=1), help="Checks over the horizon (default: the config's).")
 @click.option("--seed", type=int)
@@ -48,8 +50,8 @@ from keeper.sim.calibrate import CALIBRATED, Calibration, calibrate
 @click.option("--yes", is_flag=True, help="Replace an existing, different policy setting without asking.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the curve as JSON.")
 def calibrate_cmd(config_path: Path | None, policy: str, target_std_pct: float | None, target_std: float | None,
-                  price_of_risk: float | None, keeper_config: Path | None, vault_name: str | None, yes: bool,
-                  json_path: Path | None, **flags: Any) -> None:
+                  price_of_risk: float | None, fixed: tuple[str, ...], keeper_config: Path | None,
+                  vault_name: str | None, yes: bool, json_path: Path | None, **flags: Any) -> None:
     """Calibrate the default policy's risk aversion for a book; optionally write it into a keeper config."""
     rules = [x for x in (target_std_pct, target_std, price_of_risk) if x is not None]
     if len(rules) != 1:
@@ -57,6 +59,7 @@ def calibrate_cmd(config_path: Path | None, policy: str, target_std_pct: float |
     if (keeper_config is None) != (vault_name is None):
         raise click.UsageError("--write and --vault go together")
     settings = _settings(config_path, flags)
+    params = _params(policy, fixed)
     try:
         scenario = build_scenario(settings)
         case = scenario.case
@@ -69,7 +72,7 @@ def calibrate_cmd(config_path: Path | None, policy: str, target_std_pct: float |
             premium = run_backtest(paths[:2], times, case.book, scenario.policies[-1][1], case.config).premium
             target_std = premium * target_std_pct / 100.0
         result = calibrate(paths, times, case.book, case.config, policy=policy, target_std=target_std,
-                           price_of_risk=price_of_risk)
+                           price_of_risk=price_of_risk, params=params)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     console = Console(width=max(Console().width, 110))
@@ -81,6 +84,22 @@ def calibrate_cmd(config_path: Path | None, policy: str, target_std_pct: float |
         write_policy(keeper_config, vault_name, result.policy, result.params, yes)
         console.print(f"wrote policy = {result.policy!r}, policy_params = {_inline(result.params)} into "
                       f"{keeper_config} [[vault]] {vault_name!r}", markup=False)
+
+
+def _params(policy: str, fixed: tuple[str, ...]) -> dict[str, float]:
+    """--param NAME=VALUE pairs; a one-line error names a malformed pair or an unknown parameter."""
+    known = [n for n in policy_param_names(policy) if n != "risk_aversion"]
+    out: dict[str, float] = {}
+    for pair in fixed:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in known:
+            raise click.BadParameter(f"{pair!r}: expected NAME=VALUE with NAME one of {', '.join(known)}",
+                                     param_hint="--param")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{pair!r}: {value!r} is not a number", param_hint="--param") from None
+    return out
 
 
 def _settings(config_path: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
