@@ -53,8 +53,9 @@ def move(market, price: float) -> None:
 def test_keeper_holds_delta_in_band_through_a_price_path_and_idles_inside_it(market, accounts, make_service):
     written_book(market, accounts, calls=10, puts=5)
     service = make_service()
-    band = service.runners[0].ctx.policy.half_width_base  # the keeper's own band (the default: 1 WETH)
-    assert band == 1.0
+    policy = service.runners[0].ctx.policy  # the default: the Whalley-Wilmott band, capped
+    assert policy.name == "whalley-wilmott"
+    band = policy.max_half_width_base  # its band moves with gamma, never wider than this
     path = [3000, 3120, 3260, 3180, 2990, 2850, 2900, 3050]
     for step, price in enumerate(path):
         move(market, price)
@@ -65,6 +66,7 @@ def test_keeper_holds_delta_in_band_through_a_price_path_and_idles_inside_it(mar
         decisions = run_until_hold(service)
         snap = service.runners[0].last_snapshot
         assert decisions[-1].action is None, decisions[-1].reason
+        assert "inside band" in decisions[-1].reason  # the policy held, not the vault
         assert abs(snap.net_delta) <= band + 1e-9, (price, snap.net_delta)
 
     # Inside the band the keeper does nothing: no transaction, hedge nonce unchanged.
