@@ -12,7 +12,7 @@ the bounds without a chain, so this module computes them the way `RebalanceLogic
   `max_trade_base`, within the leaky-bucket budgets of base traded and execution loss.
 
 Units are natural (base, USD, seconds); the chain's integers are the keeper's business
-(keeper/tick.py). tests/integration/test_envelope_parity.py holds this model to the vault's own
+(keeper/tick.py). tests/integration/test_keeper_rules.py (`agrees`) holds this model to the vault's own
 `rebalanceCheck` on a real chain.
 """
 
