@@ -42,16 +42,6 @@ TRADE_MUST = 5  # the must path: the contract's own target
 TRADE_MUST_SOON = 6  # the must path opens before inclusion: the contract's target, valid either way
 HOLD_LOSS_BUDGET = 7  # what fits the loss budget is under the dust
 
-CODE_WORDS = {
-    HOLD_POLICY: "policy holds",
-    HOLD_NOT_ALLOWED: "the vault allows no keeper trade now",
-    HOLD_ENVELOPE: "nothing worth a trade inside the envelope",
-    TRADE: "policy trade",
-    TRADE_CLIPPED: "policy trade, clipped into the envelope",
-    TRADE_MUST: "must path: the contract's own target",
-    TRADE_MUST_SOON: "the must path opens before inclusion: the contract's own target",
-    HOLD_LOSS_BUDGET: "what fits the loss budget is under the dust",
-}
 TRADES = (TRADE, TRADE_CLIPPED, TRADE_MUST, TRADE_MUST_SOON)
 
 # A trade cut to fit the loss budget aims at this share of what is left: the pool may move a little
@@ -66,7 +56,7 @@ class DecisionPlan:
     code: NDArray[np.int8]
     target_base: FloatArray  # the base held after the trade (= before, on a hold)
     size_base: FloatArray  # |target - base|, 0 on a hold
-    clip_flags: NDArray[np.int8]  # envelope.CLIP_* bits that bound a policy trade
+    clip_flags: NDArray[np.int8]  # envelope.CLIP_* bits that bound a policy trade (or left nothing of it)
     policy: HedgePlan  # what the policy wanted, before the envelope
     check: Check
 
@@ -108,8 +98,27 @@ def decide(
     ).astype(np.int8)
     contract = np.isin(code, (TRADE_MUST, TRADE_MUST_SOON))
     target = np.where(contract, chk.target_base, np.where(np.isin(code, TRADES), clipped, base))
-    return DecisionPlan(code, target, np.abs(target - base), np.where(code == TRADE_CLIPPED, flags, 0).astype(np.int8),
-                        wanted, chk)
+    said = np.isin(code, (TRADE_CLIPPED, HOLD_ENVELOPE))
+    return DecisionPlan(code, target, np.abs(target - base), np.where(said, flags, 0).astype(np.int8), wanted, chk)
+
+
+def decide_modelled(
+    policy: HedgePolicy,
+    inputs: HedgeInputs,
+    envelope: Envelope,
+    state: EnvelopeState,
+    holders_delta: ArrayLike,
+    now_s: float,
+    inclusion_margin_s: float,
+    loss_usd: Callable[[FloatArray, NDArray[np.bool_]], FloatArray],
+) -> DecisionPlan:
+    """The decision where no chain answers (the backtester, the replay of a recorded run): the
+    vault's verdict modelled by `envelope.check`, then `decide`, then the loss budget at the
+    venue's price (`loss_usd(size, buy)`)."""
+    base = np.atleast_1d(np.asarray(inputs.hedge_base, dtype=np.float64))
+    chk = env_mod.check(envelope, state, base, holders_delta, now_s)
+    plan = decide(policy, inputs, envelope, chk, state, holders_delta, now_s, inclusion_margin_s)
+    return fit_loss_budget(plan, base, loss_usd, envelope.dust_base)
 
 
 def fit_loss_budget(plan: DecisionPlan, base: ArrayLike, loss_usd: Callable[[FloatArray, NDArray[np.bool_]], FloatArray],

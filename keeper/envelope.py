@@ -21,13 +21,11 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-if TYPE_CHECKING:
-    from keeper.snapshot import Snapshot
+from keeper.snapshot import REASONS, Snapshot
 
 FloatArray = NDArray[np.float64]
 
@@ -150,8 +148,6 @@ class Check:
     @classmethod
     def from_snapshot(cls, snap: Snapshot) -> Check:
         """The chain's own verdict (authoritative for a live tick)."""
-        from keeper.snapshot import REASONS
-
         c = snap.check
         return cls(
             np.array([REASONS.index(c.reason)], dtype=np.int8), np.array([c.needed]), np.array([c.must]),

@@ -142,7 +142,8 @@ def decide(snap: Snapshot, ctx: TickContext, state: PolicyState) -> tuple[TickDe
         action = _action(snap, check.target_base_wad, f"{why}; the must path opens within {ctx.inclusion_margin_s:g} s: "
                          "the contract's own target, which either path accepts")
         return TickDecision(action, action.reason, greeks, gap, wanted, check.reason), state
-    target, notes = clip_to_envelope(snap, wanted, plan)
+    # The decision already clipped the target into the envelope: its size and binding limits, to the wei.
+    target, notes = _to_wei(snap, wanted, float(plan.size_base[0]), int(plan.clip_flags[0]))
     if target is None:
         return TickDecision(None, f"{why}; held: {'; '.join(notes)}", greeks, gap, wanted, check.reason), state
     if notes:
@@ -151,32 +152,35 @@ def decide(snap: Snapshot, ctx: TickContext, state: PolicyState) -> tuple[TickDe
     return TickDecision(action, action.reason, greeks, gap, wanted, check.reason), state
 
 
-def clip_to_envelope(snap: Snapshot, target_base: float,
-                     plan: decision.DecisionPlan | None = None) -> tuple[int | None, tuple[str, ...]]:
+def clip_to_envelope(snap: Snapshot, target_base: float) -> tuple[int | None, tuple[str, ...]]:
     """The policy's target moved into what the vault accepts from a keeper now (keeper.envelope.clip,
     the rule the backtester runs), in wei; with a note for every limit that bound it. (None, why)
-    when nothing worth a trade is left.
+    when nothing worth a trade is left."""
+    _, size, flags = env_mod.clip(Envelope.from_snapshot(snap), Check.from_snapshot(snap), np.array([snap.base_balance]),
+                                  np.array([snap.holders_delta]), np.array([target_base]))
+    return _to_wei(snap, target_base, float(size[0]), int(flags[0]))
 
-    The sizes are then cut to the wei by the same limits in integers, so float rounding can never
+
+def _to_wei(snap: Snapshot, target_base: float, size_base: float, flags: int) -> tuple[int | None, tuple[str, ...]]:
+    """The envelope's clipped size (`size_base`, 0: nothing worth a trade; `flags`: the limits that
+    bound it, envelope.CLIP_*) as a target in wei, with a note per binding limit.
+
+    The size is then cut to the wei by the same limits in integers, so float rounding can never
     push a trade past a cap the vault checks exactly (maxTradeBaseWad, the budget, across zero).
     """
     if not math.isfinite(target_base):
         return None, (f"the policy's target {target_base!r} is not a number",)
-    chk = Check.from_snapshot(snap) if plan is None else plan.check
-    _, size_f, flags_a = env_mod.clip(Envelope.from_snapshot(snap), chk, np.array([snap.base_balance]),
-                                      np.array([snap.holders_delta]), np.array([target_base]))
     base, check = snap.base_balance_wad, snap.check
     pre = base - snap.holders_delta_wad
     buy = pre < 0
     full_size = abs(max(snap.holders_delta_wad, 0) - base)  # to post-trade net delta zero (or base 0)
-    flags = int(flags_a[0])
     notes = tuple(note for bit, note in (
         (env_mod.CLIP_ZERO, f"not across zero: the full hedge is {full_size / WAD:.6g} base away"),
         (env_mod.CLIP_MAX_TRADE, f"max trade {snap.max_trade_base:.6g} base"),
         (env_mod.CLIP_BUDGET, f"base budget left {check.base_budget_wad / WAD:.6g} base"),
         (env_mod.CLIP_QUOTE, f"the contract's own buy {check.size_base_wad / WAD:.6g} base (quote held)"),
     ) if flags & bit)
-    if float(size_f[0]) <= 0.0:
+    if size_base <= 0.0:
         want = max(target_base, 0.0)
         if (want - snap.base_balance if buy else snap.base_balance - want) <= 0.0:
             return None, (f"the policy's target {target_base:.6g} base would not move net delta {pre / WAD:+.6g} base "
@@ -185,7 +189,7 @@ def clip_to_envelope(snap: Snapshot, target_base: float,
     caps = [full_size, snap.max_trade_base_wad, check.base_budget_wad]
     if buy and check.buy_base and check.needed:
         caps.append(check.size_base_wad)
-    size = min(int(round(float(size_f[0]) * WAD)), *caps)
+    size = min(int(round(size_base * WAD)), *caps)
     return (base + size if buy else base - size), notes
 
 

@@ -35,7 +35,6 @@ from numpy.typing import NDArray
 
 from keeper import decision
 from keeper.envelope import Envelope, EnvelopeState
-from keeper.envelope import check as envelope_check
 from keeper.greeks import (
     SECONDS_PER_YEAR,
     JumpParams,
@@ -287,9 +286,8 @@ def run_backtest(
                 time_s=now_k, last_rebalance_s=last_rebalance, gas_usd=gas_usd, cost_rate=config.fee_bps * 1e-4,
                 rate=r, pool_base_reserve=config.pool_base_reserve,
             )
-            chk = envelope_check(env, state, hedge, holders, now_k)
-            plan = decision.decide(policy, inputs, env, chk, state, holders, now_k, config.inclusion_margin_s)
-            plan = decision.fit_loss_budget(plan, hedge, functools.partial(venue_loss, venue, spot), env.dust_base)
+            plan = decision.decide_modelled(policy, inputs, env, state, holders, now_k, config.inclusion_margin_s,
+                                            functools.partial(venue_loss, venue, spot))
             traded = plan.trade & pending
             buy = plan.target_base > hedge
             size = np.where(traded, plan.size_base, 0.0)

@@ -23,7 +23,6 @@ import numpy as np
 
 from keeper import decision
 from keeper.envelope import Envelope, EnvelopeState
-from keeper.envelope import check as envelope_check
 from keeper.greeks import SECONDS_PER_YEAR, OptionBook, book_greeks
 from keeper.policy import HedgeInputs, HedgePolicy, MarketState, PolicyState
 from keeper.sim.backtest import MAX_ROUNDS_PER_STEP, REBALANCE_GAS, venue_loss
@@ -100,7 +99,6 @@ def load_rows(report_dir: Path, arm: str) -> list[dict[str, Any]]:
 def replay(rows: list[dict[str, Any]], policy: HedgePolicy, settings: ReplaySettings) -> ReplayResult:
     """The simulated keeper on the recorded path, one decision per row (step and closing rounds)."""
     env = settings.envelope
-    venue_fee = settings.fee_bps
     hedge = float(rows[0]["base_weth_before"])
     est = EnvelopeState.fresh(1, deployed_at_s=float(rows[0]["timestamp"]) - 1.0)
     state = PolicyState()
@@ -108,7 +106,7 @@ def replay(rows: list[dict[str, Any]], policy: HedgePolicy, settings: ReplaySett
     for row in rows:
         t0 = float(row.get("decision_timestamp") or row["timestamp"])
         spot, vol = float(row["spot_usd"]), float(row["vol"])
-        venue = Venue(venue_fee, float(row["pool_weth_before"]))
+        venue = Venue(settings.fee_bps, float(row["pool_weth_before"]))
         gas_usd = settings.gas_per_rebalance * settings.gas_price_gwei * 1e-9 * spot
         size_total, cost, nav_loss, codes = 0.0, 0.0, 0.0, []
         # The keeper ticks on every block until it holds: a trade the max trade cut short is followed
@@ -122,12 +120,9 @@ def replay(rows: list[dict[str, Any]], policy: HedgePolicy, settings: ReplaySett
                                  fee_bps=settings.fee_bps)
             state = state.observe(market)
             holders = np.array([-float(greeks.option_delta)])
-            base = np.array([hedge])
-            chk = envelope_check(env, est, base, holders, now)
             inputs = HedgeInputs.from_tick(greeks, market, state)
-            plan = decision.decide(policy, inputs, env, chk, est, holders, now, settings.inclusion_margin_s)
-            plan = decision.fit_loss_budget(plan, base, functools.partial(venue_loss, venue, np.array([spot])),
-                                            env.dust_base)
+            plan = decision.decide_modelled(policy, inputs, env, est, holders, now, settings.inclusion_margin_s,
+                                            functools.partial(venue_loss, venue, np.array([spot])))
             codes.append(int(plan.code[0]))
             if not plan.trade[0]:
                 break
