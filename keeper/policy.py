@@ -349,8 +349,7 @@ def _band_plan(
     return _finish(a, trigger, np.sign(dev) * inner, outer, inner, HOLD_IN_BAND, inputs, benefit_check)
 
 
-def _check_band_limits(policy: object) -> None:
-    lo, hi = getattr(policy, "min_half_width_base", 0.0), getattr(policy, "max_half_width_base", math.inf)
+def _check_band_limits(lo: float, hi: float) -> None:
     if not (lo >= 0.0 and hi > 0.0 and lo <= hi):
         raise ValueError(f"need 0 <= min_half_width_base <= max_half_width_base and max > 0, got {lo!r} and {hi!r}")
 
@@ -421,7 +420,6 @@ class FixedBand(_DecideMixin):
         if not (math.isfinite(self.half_width_base) and self.half_width_base >= 0.0):
             raise ValueError(f"half_width_base must be finite and >= 0, got {self.half_width_base!r}")
         _check_rebalance_to(self.rebalance_to)
-        _check_band_limits(self)
 
     def plan(self, inputs: HedgeInputs) -> HedgePlan:
         a = _arrays(inputs)
@@ -486,7 +484,7 @@ class WhalleyWilmott(_DecideMixin):
         if not (math.isfinite(self.risk_aversion) and self.risk_aversion > 0.0):
             raise ValueError(f"risk_aversion must be finite and positive, got {self.risk_aversion!r}")
         _check_rebalance_to(self.rebalance_to)
-        _check_band_limits(self)
+        _check_band_limits(self.min_half_width_base, self.max_half_width_base)
 
     def plan(self, inputs: HedgeInputs) -> HedgePlan:
         a = _arrays(inputs)
@@ -547,7 +545,7 @@ class AdaptiveBand(_DecideMixin):
         if not (math.isfinite(self.horizon_s) and self.horizon_s > 0.0):
             raise ValueError(f"horizon_s must be finite and positive, got {self.horizon_s!r}")
         _check_rebalance_to(self.rebalance_to)
-        _check_band_limits(self)
+        _check_band_limits(self.min_half_width_base, self.max_half_width_base)
 
     def plan(self, inputs: HedgeInputs) -> HedgePlan:
         a = _arrays(inputs)
