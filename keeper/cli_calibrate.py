@@ -27,6 +27,7 @@ from rich.table import Table
 
 from keeper.cli_backtest import build_scenario, load_settings, read_config
 from keeper.policy import DEFAULT_POLICY, policy_param_names
+from keeper.sim.backtest import book_premium
 from keeper.sim.calibrate import CALIBRATED, Calibration, calibrate
 
 
@@ -60,17 +61,15 @@ def calibrate_cmd(config_path: Path | None, policy: str, target_std_pct: float |
         raise click.UsageError("--write and --vault go together")
     settings = _settings(config_path, flags)
     params = _params(policy, fixed)
+    if keeper_config is not None and vault_name is not None:
+        read_vault(keeper_config, vault_name)  # a wrong file or vault is said before the minutes of calibration
     try:
         scenario = build_scenario(settings)
         case = scenario.case
         times = case.paths.times()
         paths = np.concatenate([case.paths.generate(k) for k in range(case.paths.n_chunks)])
         if target_std_pct is not None:
-            from keeper.sim.backtest import run_backtest
-
-            # The premium is the policy-free model value of the book on these paths.
-            premium = run_backtest(paths[:2], times, case.book, scenario.policies[-1][1], case.config).premium
-            target_std = premium * target_std_pct / 100.0
+            target_std = book_premium(paths[:, 0], case.book, case.config) * target_std_pct / 100.0
         result = calibrate(paths, times, case.book, case.config, policy=policy, target_std=target_std,
                            price_of_risk=price_of_risk, params=params)
     except ValueError as exc:
@@ -142,11 +141,9 @@ _VAULT_HEADER = re.compile(r"^\s*\[\[vault\]\]\s*(#.*)?$")
 _TABLE_HEADER = re.compile(r"^\s*\[")
 
 
-def write_policy(path: Path, vault: str, policy: str, params: dict[str, float], yes: bool) -> None:
-    """Set `policy` and `policy_params` in the [[vault]] table named `vault`, keeping every other line.
-
-    A different policy already set there is replaced only with `yes` (else the user is asked).
-    The edit must parse back to exactly the intended values, or nothing is written."""
+def read_vault(path: Path, vault: str) -> tuple[str, list[Any], int]:
+    """The keeper config's text, its [[vault]] tables and the index of the one named `vault`; a
+    one-line error when the file cannot be read or parsed or has no such vault."""
     try:
         text = path.read_text()
         parsed = tomllib.loads(text)
@@ -158,11 +155,19 @@ def write_policy(path: Path, vault: str, policy: str, params: dict[str, float], 
     names = [v.get("name") for v in vaults if isinstance(v, dict)]
     if vault not in names:
         raise click.ClickException(f"--vault: no [[vault]] named {vault!r} in {path} (found: {', '.join(map(str, names))})")
-    index = names.index(vault)
+    return text, vaults, names.index(vault)
+
+
+def write_policy(path: Path, vault: str, policy: str, params: dict[str, float], yes: bool) -> None:
+    """Set `policy` and `policy_params` in the [[vault]] table named `vault`, keeping every other line.
+
+    A different policy already set there is replaced only with `yes` (else the user is asked).
+    The edit must parse back to exactly the intended values, or nothing is written."""
+    text, vaults, index = read_vault(path, vault)
     old = vaults[index]
     if "policy_params" in old and not isinstance(old["policy_params"], dict):
         raise click.ClickException(f"--write: vault[{index}].policy_params is not a table")
-    if isinstance(old.get("policy_params"), dict) and _is_subtable(text, index):
+    if isinstance(old.get("policy_params"), dict) and "[vault.policy_params]" in text.replace(" ", ""):
         raise click.ClickException(f"--write: vault[{index}].policy_params is a [vault.policy_params] table; "
                                    "make it an inline table (policy_params = {{ ... }}) to let hv calibrate edit it")
     current = (old.get("policy", DEFAULT_POLICY), old.get("policy_params", {}))
@@ -193,6 +198,3 @@ def _vault_span(lines: list[str], index: int) -> tuple[int, int]:
     end = next((i for i in range(start + 1, len(lines)) if _TABLE_HEADER.match(lines[i])), len(lines))
     return start, end
 
-
-def _is_subtable(text: str, index: int) -> bool:
-    return "[vault.policy_params]" in text.replace(" ", "")

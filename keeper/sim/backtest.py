@@ -205,6 +205,11 @@ def _book_value(
     return (price * book.quantities[live]).sum(axis=1)
 
 
+def book_premium(spot0: FloatArray, book: OptionBook, config: BacktestConfig) -> float:
+    """What the vault is paid for writing `book` at t = 0: its model value at the hedger's model."""
+    return -float(_book_value(spot0, book, np.ones(len(book), bool), 0.0, config).mean())
+
+
 def exit_slices(venue: Venue, hedge: FloatArray, spot: FloatArray, max_trade: float) -> tuple[FloatArray, FloatArray]:
     """Selling `hedge` in slices of at most `max_trade`: the venue loss and the number of transactions."""
     held = np.maximum(hedge, 0.0)
@@ -244,7 +249,7 @@ def run_backtest(
     r = config.rate
     env, venue = config.envelope, config.venue
 
-    premium = -float(_book_value(paths[:, 0], book, np.ones(len(book), bool), 0.0, config).mean())
+    premium = book_premium(paths[:, 0], book, config)
     hedge = np.zeros(n_paths)
     cash = np.zeros(n_paths)
     trades = np.zeros(n_paths, dtype=np.int64)

@@ -125,3 +125,13 @@ def test_hv_calibrate_prints_the_curve_and_writes_the_keeper_config(tmp_path):
 def test_hv_calibrate_needs_exactly_one_rule(tmp_path):
     res = CliRunner().invoke(calibrate_cmd, ["--target-std", "10", "--price-of-risk", "0.1"])
     assert res.exit_code == 2 and "exactly one of --target-std-pct, --target-std, --price-of-risk" in res.output
+
+
+def test_hv_calibrate_names_a_wrong_vault_before_it_calibrates(tmp_path):
+    keeper = tmp_path / "keeper.toml"
+    keeper.write_text(KEEPER_TOML)
+    curve = tmp_path / "curve.json"
+    res = CliRunner().invoke(calibrate_cmd, ["--price-of-risk", "0.001", "--json", str(curve), "--write", str(keeper),
+                                             "--vault", "sol"])
+    assert res.exit_code == 1 and "no [[vault]] named 'sol'" in res.output
+    assert not curve.exists() and keeper.read_text() == KEEPER_TOML  # nothing ran, nothing written
