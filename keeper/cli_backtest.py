@@ -356,7 +356,7 @@ def frontier_rows(results: list[BacktestResult], default_label: str) -> list[Fro
                 label=res.policy,
                 summary=s,
                 cost_pct_premium=100.0 * s["mean_cost"] / premium if premium > 0.0 else math.nan,
-                std_cost_over_premium=s["std_cost"] / premium if premium > 0.0 else math.nan,
+                std_cost_over_premium=s["std_cost_over_premium"],
                 frontier=bool(front),
                 default=res.policy == default_label,
             )

@@ -135,17 +135,18 @@ class BacktestResult:
         worst = np.sort(err)[: max(1, int(math.ceil(0.05 * n)))]
         friction = self.trading_cost + self.gas_cost
         pct = 100.0 / self.premium if self.premium > 0 else math.nan
+        std_cost = float(self.cost.std(ddof=1)) if n > 1 else 0.0
         return {
             "premium": self.premium,
             "mean_cost": float(self.cost.mean()),
             "mean_friction": float(friction.mean()),  # trading + gas + exit, USD
             "friction_pct_premium": float(friction.mean()) * pct,
             "std_error_pct_premium": (float(err.std(ddof=1)) if n > 1 else 0.0) * pct,
-            "std_cost_over_premium": (float(self.cost.std(ddof=1)) / self.premium if n > 1 and self.premium > 0
-                                      else math.nan),
+            # Hull's performance measure: the std of the hedging cost over the option's price.
+            "std_cost_over_premium": std_cost / self.premium if self.premium > 0 else math.nan,
             "mean_exit_cost": float(self.exit_cost.mean()) if self.exit_cost.size else 0.0,
             "mean_must_trades": float(self.must_trades.mean()) if self.must_trades.size else 0.0,
-            "std_cost": float(self.cost.std(ddof=1)) if n > 1 else 0.0,
+            "std_cost": std_cost,
             "mean_error": float(err.mean()),
             "se_mean_error": float(err.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
             "std_error": float(err.std(ddof=1)) if n > 1 else 0.0,
