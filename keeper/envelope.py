@@ -74,12 +74,17 @@ class Envelope:
 
     @classmethod
     def from_mapping(cls, raw: dict[str, float]) -> Envelope:
-        """From a config table; a ValueError names an unknown field."""
+        """From a config table; a ValueError names an unknown field or a value that is not a number."""
         known = {f.name for f in fields(cls)}
         for name in raw:
             if name not in known:
                 raise ValueError(f"envelope.{name}: unknown field (known: {', '.join(sorted(known))})")
-        return cls(**{k: float(v) for k, v in raw.items()})
+        values = {}
+        for name, value in raw.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"envelope.{name}: expected a number, got {value!r}")
+            values[name] = float(value)
+        return cls(**values)
 
 
 @dataclass(frozen=True)

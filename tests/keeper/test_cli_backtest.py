@@ -169,3 +169,15 @@ def test_two_policies_with_one_name_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(backtest, ["--config", str(cfg), *SMALL])
     assert result.exit_code != 0
     assert "two policies are named 'band'" in result.output
+
+
+@pytest.mark.parametrize("table, words", [
+    ('[envelope]\ndust_base = "x"\n', "envelope.dust_base: expected a number, got 'x'"),
+    ("[envelope]\nmax_trade = 5.0\n", "envelope.max_trade: unknown field"),
+    ("[envelope]\nmax_trade_base = -1.0\n", "envelope.max_trade_base must be >= 0"),
+])
+def test_a_bad_envelope_table_is_one_line_naming_the_field(tmp_path, table, words):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(table)
+    result = run("--config", str(cfg), "--paths", "2", "--steps", "2")
+    assert result.exit_code == 2 and words in result.output
